@@ -1,0 +1,182 @@
+"""The queue block: an SQS queue with its dead-letter queue, encryption, TLS-only policies and alarms.
+
+SSE-SQS by default, because SNS cannot deliver into a queue encrypted with the AWS-managed ``alias/aws/sqs`` key;
+a customer key is optional (its key policy must then admit the delivering service; IAM roles that send or poll
+need ``kms:GenerateDataKey``/``kms:Decrypt`` grants on it). Both queues deny non-TLS access and admit only the
+service senders the caller names, each scoped by ``aws:SourceArn``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.alarms import AlarmSpec, metric_alarm
+from components.policies import deny_insecure_transport, resource_policy, service_may
+from components.validation import Problems
+
+__all__ = ["DLQ_RETENTION_SECONDS", "Queue", "QueueArgs", "QueueSender", "queue_problems"]
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the maximum SQS allows
+DEFAULT_RETENTION_SECONDS = 4 * 24 * 3600
+DEFAULT_VISIBILITY_SECONDS = 30
+DEFAULT_MAX_RECEIVE_COUNT = 5
+DEFAULT_OLDEST_AGE_ALARM_SECONDS = 900
+_SENDER_SERVICES = ("sns.amazonaws.com", "events.amazonaws.com", "scheduler.amazonaws.com", "s3.amazonaws.com")
+
+
+class QueueSender(TypedDict):
+    """An AWS service allowed to send to the queue, only on behalf of ``source_arn`` (e.g. an SNS topic)."""
+
+    service: str
+    source_arn: pulumi.Input[str]
+
+
+class QueueArgs(TypedDict):
+    alarm_topic_arn: pulumi.Input[str]
+    visibility_timeout_seconds: NotRequired[int]  # [30] 0..43200
+    max_receive_count: NotRequired[int]  # [5] 1..1000
+    retention_seconds: NotRequired[int]  # [4 days] 60..14 days
+    kms_key_arn: NotRequired[pulumi.Input[str]]  # [SSE-SQS]
+    senders: NotRequired[list[QueueSender]]  # services allowed to send to the queue
+    dlq_senders: NotRequired[list[QueueSender]]  # services allowed to send to the DLQ (e.g. SNS redrive)
+    oldest_message_age_alarm_seconds: NotRequired[int]  # [900]
+
+
+def queue_problems(args: QueueArgs) -> list[str]:
+    p = Problems("queue")
+    p.int_range(
+        "visibility_timeout_seconds", args.get("visibility_timeout_seconds", DEFAULT_VISIBILITY_SECONDS), 0, 43200
+    )
+    p.int_range("max_receive_count", args.get("max_receive_count", DEFAULT_MAX_RECEIVE_COUNT), 1, 1000)
+    p.int_range(
+        "retention_seconds", args.get("retention_seconds", DEFAULT_RETENTION_SECONDS), 60, DLQ_RETENTION_SECONDS
+    )
+    p.int_range(
+        "oldest_message_age_alarm_seconds",
+        args.get("oldest_message_age_alarm_seconds", DEFAULT_OLDEST_AGE_ALARM_SECONDS),
+        60,
+        1_209_600,
+    )
+    for field in ("senders", "dlq_senders"):
+        for index, sender in enumerate(args.get(field, [])):
+            p.one_of(f"{field}[{index}].service", sender.get("service"), _SENDER_SERVICES)
+            p.check(bool(sender.get("source_arn")), f"{field}[{index}].source_arn is required")
+    return p.items
+
+
+def _queue_policy(queue_arn: pulumi.Output[str], senders: list[QueueSender]) -> pulumi.Output[str]:
+    statements = [deny_insecure_transport(["sqs:*"], queue_arn)]
+    statements.extend(
+        service_may(
+            f"AllowSender{i}",
+            s["service"],
+            ["sqs:SendMessage"],
+            queue_arn,
+            {"ArnEquals": {"aws:SourceArn": s["source_arn"]}},
+        )
+        for i, s in enumerate(senders)
+    )
+    return resource_policy(statements)
+
+
+class Queue(pulumi.ComponentResource):
+    """A queue and its DLQ. See :class:`QueueArgs`."""
+
+    queue_url: pulumi.Output[str]
+    queue_arn: pulumi.Output[str]
+    queue_name: pulumi.Output[str]
+    dlq_url: pulumi.Output[str]
+    dlq_arn: pulumi.Output[str]
+    dlq_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: QueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("serverless-patterns:index:Queue", name, None, opts)
+        problems = Problems(f"Queue {name!r}")
+        problems.extend(queue_problems(args))
+        problems.raise_if_any()
+        child = pulumi.ResourceOptions(parent=self)
+
+        key = args.get("kms_key_arn")
+        sse_sqs = True if key is None else None
+        reuse = 300 if key is not None else None
+        dlq = aws.sqs.Queue(
+            f"{name}-dlq",
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            sqs_managed_sse_enabled=sse_sqs,
+            kms_master_key_id=key,
+            kms_data_key_reuse_period_seconds=reuse,
+            opts=child,
+        )
+        queue = aws.sqs.Queue(
+            name,
+            visibility_timeout_seconds=args.get("visibility_timeout_seconds", DEFAULT_VISIBILITY_SECONDS),
+            message_retention_seconds=args.get("retention_seconds", DEFAULT_RETENTION_SECONDS),
+            receive_wait_time_seconds=20,
+            redrive_policy=dlq.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "deadLetterTargetArn": arn,
+                        "maxReceiveCount": args.get("max_receive_count", DEFAULT_MAX_RECEIVE_COUNT),
+                    }
+                )
+            ),
+            sqs_managed_sse_enabled=sse_sqs,
+            kms_master_key_id=key,
+            kms_data_key_reuse_period_seconds=reuse,
+            opts=child,
+        )
+        aws.sqs.RedriveAllowPolicy(
+            f"{name}-dlq-redrive-allow",
+            queue_url=dlq.url,
+            redrive_allow_policy=queue.arn.apply(
+                lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
+            ),
+            opts=child,
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-policy", queue_url=queue.url, policy=_queue_policy(queue.arn, args.get("senders", [])), opts=child
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-dlq-policy",
+            queue_url=dlq.url,
+            policy=_queue_policy(dlq.arn, args.get("dlq_senders", [])),
+            opts=child,
+        )
+
+        topic = args["alarm_topic_arn"]
+        metric_alarm(
+            f"{name}-dlq-depth",
+            AlarmSpec(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": dlq.name},
+                1,
+                "Messages in the dead-letter queue: they failed processing and wait for a human.",
+                statistic="Maximum",
+            ),
+            topic,
+            self,
+        )
+        age = args.get("oldest_message_age_alarm_seconds", DEFAULT_OLDEST_AGE_ALARM_SECONDS)
+        metric_alarm(
+            f"{name}-oldest-age",
+            AlarmSpec(
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessage",
+                {"QueueName": queue.name},
+                age,
+                f"The oldest message waited {age}s or more: consumers are behind or failing.",
+                statistic="Maximum",
+                period_seconds=300,
+            ),
+            topic,
+            self,
+        )
+
+        self.queue_url, self.queue_arn, self.queue_name = queue.url, queue.arn, queue.name
+        self.dlq_url, self.dlq_arn, self.dlq_name = dlq.url, dlq.arn, dlq.name
+        self.register_outputs({"queue_url": queue.url, "queue_arn": queue.arn, "dlq_url": dlq.url, "dlq_arn": dlq.arn})

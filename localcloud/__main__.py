@@ -1,0 +1,32 @@
+"""Command line of the local cloud: ``python -m localcloud plan [--stack dev]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from components.validation import ArgumentError
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    plan = commands.add_parser("plan", help="print every resource the stack declares, grouped by component")
+    plan.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
+    args = parser.parse_args(argv)
+
+    from localcloud.plan import evaluate_stack, render_plan
+
+    try:
+        run = evaluate_stack(args.stack)
+    except (ArgumentError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(render_plan(run))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Run the Pulumi program (``__main__.py``) in-process under any mocks and record what it declares.
+
+The real program runs unchanged: Pulumi itself orders the registrations by their dependencies, and the recorder
+keeps each resource's type, name, parent, inputs and the state the mocks returned.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.mocks import MockMonitor
+
+__all__ = ["PROJECT_ROOT", "ProgramRun", "RecordedResource", "project_name", "run_program", "stack_config"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class RecordedResource:
+    urn: str
+    type: str
+    name: str
+    parent_urn: str
+    custom: bool
+    inputs: dict[str, Any]
+    state: dict[str, Any]
+
+
+@dataclass
+class ProgramRun:
+    """What one evaluation of the program declared, in registration order, and its stack outputs."""
+
+    project: str
+    stack: str
+    resources: list[RecordedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_token: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def named(self, name: str) -> RecordedResource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def children(self, parent: RecordedResource) -> list[RecordedResource]:
+        return [r for r in self.resources if r.parent_urn == parent.urn]
+
+    def descendants(self, parent: RecordedResource) -> list[RecordedResource]:
+        found: list[RecordedResource] = []
+        for child in self.children(parent):
+            found.append(child)
+            found.extend(self.descendants(child))
+        return found
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that also records each registration's parent (the tree ``pulumi preview`` shows)."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, run: ProgramRun) -> None:
+        super().__init__(mocks)
+        self.run = run
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            registration = self.resources[response.urn]
+            self.run.resources.append(
+                RecordedResource(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent_urn=request.parent,
+                    custom=bool(request.custom),
+                    inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+                    state=dict(registration.state),
+                )
+            )
+        return response
+
+
+def project_name(root: Path = PROJECT_ROOT) -> str:
+    with (root / "Pulumi.yaml").open() as f:
+        return str(yaml.safe_load(f)["name"])
+
+
+def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, str]:
+    """``Pulumi.<stack>.yaml`` as the engine passes it: ``namespace:key`` → string (structured values as JSON)."""
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no stack file {path.name}: known stacks are "
+                                f"{', '.join(sorted(p.name[7:-5] for p in root.glob('Pulumi.*.yaml')))}")
+    with path.open() as f:
+        document = yaml.safe_load(f) or {}
+    config: dict[str, str] = {}
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            config[key] = "[secret]"
+        else:
+            config[key] = value if isinstance(value, str) else json.dumps(value)
+    return config
+
+
+def run_program(
+    mocks: pulumi.runtime.Mocks,
+    stack: str,
+    config: dict[str, str],
+    program: Path = PROJECT_ROOT / "__main__.py",
+    project: str | None = None,
+) -> ProgramRun:
+    """Evaluate ``program`` under ``mocks`` with ``config``; returns every registration and the stack outputs."""
+    project = project or project_name(program.parent)
+    run = ProgramRun(project=project, stack=stack)
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=RecordingMonitor(mocks, run))
+    pulumi.runtime.set_all_config(config)
+    root = str(program.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+    @pulumi.runtime.test
+    def evaluate() -> pulumi.Output[None]:
+        runpy.run_path(str(program), run_name="__main__")
+        stack_resource = pulumi_settings.get_root_resource()
+        exported: dict[str, Any] = dict(getattr(stack_resource, "outputs", {}) or {})
+        return pulumi.Output.all(**exported).apply(run.outputs.update)
+
+    evaluate()
+    return run
