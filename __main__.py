@@ -29,14 +29,18 @@ idempotency = Table(
     {"partition_key": {"name": "id", "type": "S"}, "ttl_attribute": "expiration", "deletion_protection": protect},
     opts=on_aws,
 )
-inventory = Table("inventory", {"partition_key": {"name": "sku", "type": "S"}, "deletion_protection": protect},
-                  opts=on_aws)
-reservations = Table("reservations", {"partition_key": {"name": "order_id", "type": "S"},
-                                      "deletion_protection": protect}, opts=on_aws)
-payments = Table("payments", {"partition_key": {"name": "order_id", "type": "S"}, "deletion_protection": protect},
-                 opts=on_aws)
-invoices = Table("invoices", {"partition_key": {"name": "order_id", "type": "S"}, "deletion_protection": protect},
-                 opts=on_aws)
+inventory = Table(
+    "inventory", {"partition_key": {"name": "sku", "type": "S"}, "deletion_protection": protect}, opts=on_aws
+)
+reservations = Table(
+    "reservations", {"partition_key": {"name": "order_id", "type": "S"}, "deletion_protection": protect}, opts=on_aws
+)
+payments = Table(
+    "payments", {"partition_key": {"name": "order_id", "type": "S"}, "deletion_protection": protect}, opts=on_aws
+)
+invoices = Table(
+    "invoices", {"partition_key": {"name": "order_id", "type": "S"}, "deletion_protection": protect}, opts=on_aws
+)
 notifications = Table(
     "notifications",
     {

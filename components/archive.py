@@ -56,9 +56,11 @@ def _package_files(root: Path, package: str) -> list[tuple[str, Path]]:
 
 
 def archive_bytes(package: str, root: Path = HANDLERS_ROOT) -> tuple[bytes, tuple[str, ...]]:
-    """The zip of ``root/package`` and ``root/handler_runtime`` (entries relative to ``root``), and its entries."""
-    packages = [package] if package == RUNTIME_PACKAGE else [package, RUNTIME_PACKAGE]
-    files = sorted(f for p in packages for f in _package_files(root, p))
+    """The zip of ``root/package`` and the shared ``handler_runtime`` (entries relative to their roots)."""
+    files = _package_files(root, package)
+    if package != RUNTIME_PACKAGE:
+        files += _package_files(HANDLERS_ROOT, RUNTIME_PACKAGE)
+    files.sort()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, path in files:

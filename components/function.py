@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import NotRequired, TypedDict
 
 import pulumi
@@ -62,6 +63,7 @@ class FunctionArgs(TypedDict):
     async_config: NotRequired[AsyncInvokeConfig]
     alarms: NotRequired[FunctionAlarms]
     function_name: NotRequired[str]  # [<project>-<stack>-<name>]
+    handlers_root: NotRequired[str]  # [this project's handlers/] folder holding handler_package
     description: NotRequired[str]
 
 
@@ -77,7 +79,8 @@ XRAY_WRITE = star_grant(
 def function_problems(name: str, args: FunctionArgs) -> list[str]:
     """Every problem of ``args`` (used by :class:`Function` and by components that validate early)."""
     p = Problems(name)
-    p.extend(handler_problems(args.get("handler_package", ""), args.get("handler", ""), HANDLERS_ROOT))
+    root = Path(args.get("handlers_root", HANDLERS_ROOT))
+    p.extend(handler_problems(args.get("handler_package", ""), args.get("handler", ""), root))
     p.int_range("memory_mb", args.get("memory_mb", DEFAULT_MEMORY_MB), 128, 10240)
     p.int_range("timeout_seconds", args.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS), 1, 900)
     p.log_retention("log_retention_days", args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS))
@@ -164,7 +167,7 @@ class Function(pulumi.ComponentResource):
         )
         policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy_document(grants), opts=child)
 
-        archive = build_archive(args["handler_package"])
+        archive = build_archive(args["handler_package"], Path(args.get("handlers_root", HANDLERS_ROOT)))
         environment: dict[str, pulumi.Input[str]] = {
             "POWERTOOLS_SERVICE_NAME": args.get("service_name", name),
             "POWERTOOLS_METRICS_NAMESPACE": args.get("metrics_namespace", pulumi.get_project()),

@@ -7,6 +7,7 @@ a fixed account id.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pulumi
@@ -71,7 +72,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
             )
             state["qualifiedArn"] = f"{state['arn']}:$LATEST"
         elif args.typ == "aws:iam/role:Role":
-            state["uniqueId"] = f"AROA{abs(hash(name)) % 10**16:016d}"
+            state["uniqueId"] = "AROA" + hashlib.sha256(name.encode()).hexdigest()[:16].upper()
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -83,8 +84,13 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "id": self.account_id,
             }
         if args.token == "aws:index/getRegion:getRegion":
-            return {"region": self.region, "name": self.region, "id": self.region,
-                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
+            return {
+                "region": self.region,
+                "name": self.region,
+                "id": self.region,
+                "endpoint": f"ec2.{self.region}.amazonaws.com",
+                "description": self.region,
+            }
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         return {}

@@ -35,8 +35,10 @@ def render_plan(run: ProgramRun) -> str:
         siblings.sort(key=lambda r: (r.name, r.type))  # registration order varies between runs; names do not
     roots = sorted((r for r in run.resources if r.parent_urn not in known), key=lambda r: (r.name, r.type))
     custom = [r for r in run.resources if r.custom]
-    lines = [f"Stack {run.project}/{run.stack}: {len(custom)} resources to create "
-             f"in {sum(1 for r in run.resources if not r.custom)} components"]
+    lines = [
+        f"Stack {run.project}/{run.stack}: {len(custom)} resources to create "
+        f"in {sum(1 for r in run.resources if not r.custom)} components"
+    ]
 
     def walk(items: list[RecordedResource], prefix: str) -> None:
         for index, item in enumerate(items):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import runpy
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,15 @@ import yaml
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.mocks import MockMonitor
 
-__all__ = ["PROJECT_ROOT", "ProgramRun", "RecordedResource", "project_name", "run_program", "stack_config"]
+__all__ = [
+    "PROJECT_ROOT",
+    "ProgramRun",
+    "RecordedResource",
+    "project_name",
+    "run_declarations",
+    "run_program",
+    "stack_config",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +38,7 @@ class RecordedResource:
     type: str
     name: str
     parent_urn: str
+    provider: str
     custom: bool
     inputs: dict[str, Any]
     state: dict[str, Any]
@@ -80,6 +90,7 @@ class RecordingMonitor(MockMonitor):
                     type=request.type,
                     name=request.name,
                     parent_urn=request.parent,
+                    provider=request.provider,
                     custom=bool(request.custom),
                     inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
                     state=dict(registration.state),
@@ -97,8 +108,10 @@ def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, str]:
     """``Pulumi.<stack>.yaml`` as the engine passes it: ``namespace:key`` → string (structured values as JSON)."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        raise FileNotFoundError(f"no stack file {path.name}: known stacks are "
-                                f"{', '.join(sorted(p.name[7:-5] for p in root.glob('Pulumi.*.yaml')))}")
+        raise FileNotFoundError(
+            f"no stack file {path.name}: known stacks are "
+            f"{', '.join(sorted(p.name[7:-5] for p in root.glob('Pulumi.*.yaml')))}"
+        )
     with path.open() as f:
         document = yaml.safe_load(f) or {}
     config: dict[str, str] = {}
@@ -110,29 +123,44 @@ def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, str]:
     return config
 
 
-def run_program(
+def run_declarations(
     mocks: pulumi.runtime.Mocks,
-    stack: str,
-    config: dict[str, str],
-    program: Path = PROJECT_ROOT / "__main__.py",
-    project: str | None = None,
+    declare: Callable[[], object],
+    stack: str = "test",
+    project: str = "serverless-orders",
+    config: dict[str, str] | None = None,
 ) -> ProgramRun:
-    """Evaluate ``program`` under ``mocks`` with ``config``; returns every registration and the stack outputs."""
-    project = project or project_name(program.parent)
+    """Call ``declare`` as a Pulumi program under ``mocks``; returns every registration and the stack outputs."""
     run = ProgramRun(project=project, stack=stack)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=RecordingMonitor(mocks, run))
-    pulumi.runtime.set_all_config(config)
-    root = str(program.parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    pulumi.runtime.set_all_config(config or {})
 
     @pulumi.runtime.test
     def evaluate() -> pulumi.Output[None]:
-        runpy.run_path(str(program), run_name="__main__")
+        declare()
         stack_resource = pulumi_settings.get_root_resource()
         exported: dict[str, Any] = dict(getattr(stack_resource, "outputs", {}) or {})
         return pulumi.Output.all(**exported).apply(run.outputs.update)
 
     evaluate()
     return run
+
+
+def run_program(
+    mocks: pulumi.runtime.Mocks,
+    stack: str,
+    config: dict[str, str],
+    program: Path = PROJECT_ROOT / "__main__.py",
+) -> ProgramRun:
+    """Evaluate the Pulumi program file ``program`` (unchanged, as ``__main__``) under ``mocks`` with ``config``."""
+    root = str(program.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return run_declarations(
+        mocks,
+        lambda: runpy.run_path(str(program), run_name="__main__"),
+        stack=stack,
+        project=project_name(program.parent),
+        config=config,
+    )

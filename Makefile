@@ -1,0 +1,33 @@
+# One command sets up and runs the main job, one runs the tests. Both create the virtualenv on first use.
+PYTHON ?= python3
+STACK ?= dev
+VENV := venv
+BIN := $(VENV)/bin
+
+.PHONY: plan test lint typecheck unit clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## plan: print every resource the stack declares, grouped by component (offline, no Pulumi CLI, no AWS)
+plan: $(BIN)/.installed
+	$(BIN)/python -m localcloud plan --stack $(STACK)
+
+## test: lint, type-check and run the whole test suite
+test: lint typecheck unit
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/pyright
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .build .pytest_cache .ruff_cache

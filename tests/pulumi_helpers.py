@@ -1,0 +1,62 @@
+"""Helpers for tests that read recorded Pulumi registrations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from localcloud.program import ProgramRun, RecordedResource
+
+FIXTURE_HANDLERS = str(Path(__file__).parent / "fixtures" / "handlers")
+TOPIC = "arn:aws:sns:us-east-1:123456789012:alarms"
+
+
+def policy(resource: RecordedResource, key: str = "policy") -> dict[str, Any]:
+    value = resource.inputs[key]
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def statements(resource: RecordedResource, key: str = "policy") -> list[dict[str, Any]]:
+    return policy(resource, key)["Statement"]
+
+
+def alarms_by_metric(run: ProgramRun) -> dict[str, RecordedResource]:
+    return {a.inputs["metricName"]: a for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+
+
+IDENTITY_POLICY_TYPES = {"aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"}
+RESOURCE_POLICY_TYPES = {
+    "aws:sqs/queuePolicy:QueuePolicy": "policy",
+    "aws:sns/topicPolicy:TopicPolicy": "policy",
+    "aws:kms/key:Key": "policy",
+    "aws:iam/role:Role": "assumeRolePolicy",
+}
+
+
+def iam_findings(run: ProgramRun) -> tuple[int, list[str]]:
+    """Scan every Allow statement the stack declares: (statements scanned, problems).
+
+    Identity policies: no wildcard action, Resource '*' only for the listed actions without resource scope.
+    Resource policies: no wildcard action in an Allow (a key policy's Resource '*' means the key itself).
+    No AWS-managed policy attachments at all.
+    """
+    from components.iam import statement_problems
+
+    scanned = 0
+    findings: list[str] = []
+    for resource in run.resources:
+        if resource.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+            findings.append(f"{resource.name}: managed policy attachment {resource.inputs.get('policyArn')}")
+        if resource.type in IDENTITY_POLICY_TYPES:
+            for statement in statements(resource):
+                if statement.get("Effect") == "Allow":
+                    scanned += 1
+                    findings.extend(f"{resource.name}: {p}" for p in statement_problems(statement))
+        elif resource.type in RESOURCE_POLICY_TYPES and RESOURCE_POLICY_TYPES[resource.type] in resource.inputs:
+            for statement in statements(resource, RESOURCE_POLICY_TYPES[resource.type]):
+                if statement.get("Effect") == "Allow":
+                    scanned += 1
+                    scoped = {**statement, "Resource": "arn:aws:placeholder"}  # resource scope judged per type
+                    findings.extend(f"{resource.name}: {p}" for p in statement_problems(scoped))
+    return scanned, findings

@@ -1,0 +1,54 @@
+"""The alarm topic under Pulumi mocks: CloudWatch can publish to it through its customer-managed key."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi_helpers import statements
+
+from components import AlarmTopic, ArgumentError
+
+
+def test_key_lets_cloudwatch_encrypt_and_account_manage_it(declare):
+    run = declare(lambda: AlarmTopic("alarms", {}))
+    [key] = run.of_type("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    by_sid = {s["Sid"]: s for s in statements(key)}
+    cloudwatch = by_sid["CloudWatchPublishesAlarms"]
+    assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    admin = by_sid["AccountAdministersKeyThroughIam"]
+    assert admin["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert "kms:PutKeyPolicy" in admin["Action"]
+    assert not [a for a in admin["Action"] if "*" in a]
+
+
+def test_topic_uses_the_key_and_policy_admits_cloudwatch_over_tls_only(declare):
+    run = declare(lambda: AlarmTopic("alarms", {}))
+    [topic] = run.of_type("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"] == "arn:aws:kms:us-east-1:123456789012:key/alarms-key"
+    assert topic.inputs["kmsMasterKeyId"] != "alias/aws/sns"
+    [policy] = run.of_type("aws:sns/topicPolicy:TopicPolicy")
+    deny, allow = statements(policy)
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Action"] == ["sns:Publish"]
+    assert allow["Resource"] == topic.state["arn"]
+    assert allow["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    assert not run.of_type("aws:sns/topicSubscription:TopicSubscription")
+
+
+def test_email_subscription(declare):
+    run = declare(lambda: AlarmTopic("alarms", {"email": "oncall@example.com"}))
+    [subscription] = run.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["protocol"] == "email"
+    assert subscription.inputs["endpoint"] == "oncall@example.com"
+
+
+def test_invalid_arguments(declare):
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: AlarmTopic("alarms", {"email": "not-an-email", "key_deletion_window_days": 3}))
+    assert caught.value.problems == [
+        "email 'not-an-email' is not an e-mail address",
+        "key_deletion_window_days must be between 7 and 30, got 3",
+    ]

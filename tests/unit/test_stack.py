@@ -1,0 +1,149 @@
+"""The whole program (__main__.py) evaluated under mocks with the committed stack configs."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+from pulumi_helpers import FIXTURE_HANDLERS, iam_findings
+
+from localcloud.offline_mocks import OfflineMocks
+from localcloud.program import ProgramRun, run_declarations, run_program, stack_config
+from stack_settings import ConfigError
+
+TABLES = ["idempotency", "inventory", "reservations", "payments", "invoices", "notifications"]
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def stack(request: pytest.FixtureRequest) -> ProgramRun:
+    return run_program(OfflineMocks(), request.param, stack_config(request.param))
+
+
+def test_one_explicit_provider_with_default_tags_serves_every_resource(stack: ProgramRun):
+    [provider] = stack.of_type("pulumi:providers:aws")
+    config = stack_config(stack.stack)
+    tags = provider.inputs["defaultTags"]
+    tags = json.loads(tags) if isinstance(tags, str) else tags
+    assert tags == {
+        "tags": {
+            "project": "serverless-orders",
+            "stack": stack.stack,
+            "owner": config["serverless-orders:owner"],
+            "cost-center": config["serverless-orders:costCenter"],
+        }
+    }
+    custom = [r for r in stack.resources if r.custom and r.type != "pulumi:providers:aws"]
+    assert custom
+    unserved = [r.name for r in custom if not r.provider.startswith(provider.urn)]
+    assert unserved == []
+
+
+def test_shared_tables(stack: ProgramRun):
+    tables = {t.name: t.inputs for t in stack.of_type("aws:dynamodb/table:Table")}
+    assert set(TABLES) <= set(tables)
+    assert tables["idempotency"]["hashKey"] == "id"
+    assert tables["idempotency"]["ttl"] == {"attributeName": "expiration", "enabled": True}
+    assert tables["notifications"]["hashKey"] == "order_id"
+    assert tables["notifications"]["rangeKey"] == "event_type"
+    for name in ("inventory", "reservations", "payments", "invoices"):
+        assert tables[name]["hashKey"] == ("sku" if name == "inventory" else "order_id")
+    protected = stack.stack == "prod"
+    assert {t["deletionProtectionEnabled"] for t in tables.values()} == {protected}
+    assert all(t["pointInTimeRecovery"] == {"enabled": True} for t in tables.values())
+
+
+def test_inventory_is_seeded_from_config(stack: ProgramRun):
+    expected = json.loads(stack_config(stack.stack)["serverless-orders:inventory"])
+    items = {}
+    for item in stack.of_type("aws:dynamodb/tableItem:TableItem"):
+        body = json.loads(item.inputs["item"])
+        items[body["sku"]["S"]] = int(body["available"]["N"])
+        assert item.inputs["tableName"] == "inventory"
+    assert items == expected
+
+
+def test_alarm_topic_and_email(stack: ProgramRun):
+    assert len(stack.of_type("aws:sns/topic:Topic")) == 1
+    subscriptions = stack.of_type("aws:sns/topicSubscription:TopicSubscription")
+    if stack.stack == "prod":
+        assert [s.inputs["endpoint"] for s in subscriptions] == ["oncall@example.com"]
+    else:
+        assert subscriptions == []
+
+
+def test_outputs(stack: ProgramRun):
+    assert stack.outputs["alarm_topic_arn"] == "arn:aws:sns:us-east-1:123456789012:alarms"
+    for table in TABLES:
+        assert stack.outputs[f"{table}_table"] == table
+
+
+def test_no_wildcard_action_or_unlisted_star_resource_anywhere(stack: ProgramRun):
+    scanned, findings = iam_findings(stack)
+    assert scanned >= 3  # key policy (2) and topic policy (1) at least
+    assert findings == []
+
+
+def test_the_iam_scan_catches_a_bad_policy_and_sees_function_roles():
+    from components import Function
+
+    def build() -> None:
+        Function(
+            "ok",
+            {
+                "handler_package": "sample",
+                "handler": "app.handler",
+                "alarm_topic_arn": "arn:t",
+                "handlers_root": FIXTURE_HANDLERS,
+            },
+        )
+        role = aws.iam.Role(
+            "raw",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )
+        aws.iam.RolePolicy(
+            "raw",
+            role=role.id,
+            policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                        {"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": "*"},
+                    ],
+                }
+            ),
+        )
+        aws.iam.RolePolicyAttachment(
+            "managed", role=role.name, policy_arn="arn:aws:iam::aws:policy/AdministratorAccess"
+        )
+
+    run = run_declarations(OfflineMocks(), build)
+    scanned, findings = iam_findings(run)
+    assert scanned == 6  # the function's policy (2) and trust (1), the raw policy (2) and trust (1)
+    assert sorted(findings) == [  # registration order varies between runs
+        "managed: managed policy attachment arn:aws:iam::aws:policy/AdministratorAccess",
+        "raw: action 's3:*' is a wildcard; name each action",
+        "raw: dynamodb:GetItem on Resource '*'",
+        "raw: s3:* on Resource '*'",
+    ]
+
+
+def test_bad_config_fails_before_any_resource():
+    config = {**stack_config("dev"), "serverless-orders:logRetentionDays": "45", "serverless-orders:bogus": "1"}
+    with pytest.raises(ConfigError) as caught:
+        run_program(OfflineMocks(), "dev", config)
+    assert [p.split(":")[0] for p in caught.value.problems] == ["bogus", "logRetentionDays"]
+    assert pulumi.get_stack() == "dev"

@@ -1,0 +1,125 @@
+"""The table block under Pulumi mocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components import ArgumentError, Table, TableArgs
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/k"
+
+
+def table_inputs(declare, args: TableArgs) -> dict[str, Any]:
+    run = declare(lambda: Table("orders", args))
+    [table] = run.of_type("aws:dynamodb/table:Table")
+    return table.inputs
+
+
+def test_defaults(declare):
+    inputs = table_inputs(declare, {"partition_key": {"name": "order_id", "type": "S"}})
+    assert inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert inputs["hashKey"] == "order_id"
+    assert "rangeKey" not in inputs
+    assert inputs["attributes"] == [{"name": "order_id", "type": "S"}]
+    assert inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert "serverSideEncryption" not in inputs, "AWS-owned key by default"
+    assert inputs["deletionProtectionEnabled"] is True
+    assert inputs["streamEnabled"] is False
+    assert "ttl" not in inputs
+    assert "globalSecondaryIndexes" not in inputs
+
+
+def test_stream_gsi_ttl_key_and_sort_key(declare):
+    inputs = table_inputs(
+        declare,
+        {
+            "partition_key": {"name": "order_id", "type": "S"},
+            "sort_key": {"name": "version", "type": "N"},
+            "global_indexes": [
+                {
+                    "name": "by-status",
+                    "partition_key": {"name": "status", "type": "S"},
+                    "sort_key": {"name": "created_at", "type": "S"},
+                },
+                {
+                    "name": "by-customer",
+                    "partition_key": {"name": "customer_id", "type": "S"},
+                    "projection": "INCLUDE",
+                    "non_key_attributes": ["total"],
+                },
+            ],
+            "ttl_attribute": "expires_at",
+            "stream_view_type": "NEW_AND_OLD_IMAGES",
+            "deletion_protection": False,
+            "kms_key_arn": KEY,
+        },
+    )
+    assert inputs["rangeKey"] == "version"
+    assert inputs["attributes"] == [
+        {"name": "order_id", "type": "S"},
+        {"name": "version", "type": "N"},
+        {"name": "status", "type": "S"},
+        {"name": "created_at", "type": "S"},
+        {"name": "customer_id", "type": "S"},
+    ]
+    assert inputs["globalSecondaryIndexes"] == [
+        {
+            "name": "by-status",
+            "projectionType": "ALL",
+            "keySchemas": [
+                {"attributeName": "status", "keyType": "HASH"},
+                {"attributeName": "created_at", "keyType": "RANGE"},
+            ],
+        },
+        {
+            "name": "by-customer",
+            "projectionType": "INCLUDE",
+            "nonKeyAttributes": ["total"],
+            "keySchemas": [{"attributeName": "customer_id", "keyType": "HASH"}],
+        },
+    ]
+    assert inputs["ttl"] == {"attributeName": "expires_at", "enabled": True}
+    assert (inputs["streamEnabled"], inputs["streamViewType"]) == (True, "NEW_AND_OLD_IMAGES")
+    assert inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": KEY}
+    assert inputs["deletionProtectionEnabled"] is False
+
+
+def test_stream_arn_output_only_with_a_stream(declare):
+    holder: dict[str, Table] = {}
+
+    def build() -> None:
+        holder["with"] = Table("a", {"partition_key": {"name": "k", "type": "S"}, "stream_view_type": "KEYS_ONLY"})
+        holder["without"] = Table("b", {"partition_key": {"name": "k", "type": "S"}})
+
+    declare(build)
+    assert holder["with"].stream_arn is not None
+    assert holder["without"].stream_arn is None
+
+
+def test_every_problem_is_reported_at_once(declare):
+    bad: Any = {
+        "partition_key": {"name": "id", "type": "X"},
+        "global_indexes": [
+            {"name": "dup", "partition_key": {"name": "id", "type": "N"}},
+            {"name": "dup", "partition_key": {"name": "other", "type": "S"}, "projection": "INCLUDE"},
+            {"name": "k", "partition_key": {"name": "", "type": "S"}, "non_key_attributes": ["a"]},
+        ],
+        "ttl_attribute": "id",
+        "stream_view_type": "EVERYTHING",
+    }
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Table("orders", bad))
+    text = "\n".join(caught.value.problems)
+    for fragment in [
+        "partition_key.type must be one of S, N, B; got 'X'",
+        "global_indexes[0].partition_key: attribute 'id' is N here but X in partition_key",
+        "global_indexes[2].partition_key.name must be a non-empty string",
+        "duplicate index name 'dup'",
+        "global_indexes[1]: non_key_attributes are required with INCLUDE",
+        "global_indexes[2]: non_key_attributes are required with INCLUDE and only with INCLUDE",
+        "stream_view_type must be one of",
+        "ttl_attribute 'id' may not be a key attribute",
+    ]:
+        assert fragment in text
