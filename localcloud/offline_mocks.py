@@ -75,7 +75,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
             state["uniqueId"] = "AROA" + hashlib.sha256(name.encode()).hexdigest()[:16].upper()
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return self._invoke(args), []  # no check failures
+
+    def _invoke(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account_id,

@@ -25,7 +25,7 @@ def test_layer_name_matches_runtime_and_architecture():
 
 def test_every_requirement_is_pinned():
     for name in ("requirements.txt", "requirements-dev.txt"):
-        for line in (ROOT / name).read_text().splitlines():
-            line = line.strip()
+        for raw in (ROOT / name).read_text().splitlines():
+            line = raw.strip()
             if line and not line.startswith(("#", "-r")):
                 assert "==" in line, f"{name}: {line} is not pinned"
