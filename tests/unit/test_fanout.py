@@ -1,0 +1,218 @@
+"""The FanOut component under Pulumi mocks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, iam_findings, statements
+
+from components import ArgumentError
+from components.fanout import FanOut, FanOutArgs, FanOutSubscriber
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/k"
+IDEMPOTENCY_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/idempotency"
+
+
+def subscriber(name: str, **overrides: Any) -> FanOutSubscriber:
+    return {"name": name, "handler_package": "sample", "handler": "app.handler", **overrides}  # type: ignore[typeddict-item]
+
+
+def fanout_args(*subs: FanOutSubscriber, **overrides: Any) -> FanOutArgs:
+    return {"subscribers": list(subs), "alarm_topic_arn": TOPIC, "handlers_root": FIXTURE_HANDLERS, **overrides}  # type: ignore[typeddict-item]
+
+
+def by_name(run, type_token: str) -> dict[str, Any]:
+    return {r.name: r for r in run.of_type(type_token)}
+
+
+def test_topic_defaults(declare):
+    run = declare(lambda: FanOut("events", fanout_args(subscriber("a"))))
+    [topic] = run.of_type("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"] == "alias/aws/sns"
+    assert "fifoTopic" not in topic.inputs
+    [policy] = run.of_type("aws:sns/topicPolicy:TopicPolicy")
+    [deny] = statements(policy)
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    alarms = [
+        a.inputs for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["namespace"] == "AWS/SNS"
+    ]
+    assert alarms == [alarms[0]]
+    assert alarms[0]["metricName"] == "NumberOfNotificationsFailed"
+    assert alarms[0]["dimensions"] == {"TopicName": "events"}
+    assert alarms[0]["alarmActions"] == [TOPIC]
+
+
+def test_subscriber_defaults(declare):
+    run = declare(lambda: FanOut("events", fanout_args(subscriber("a"))))
+    queues = by_name(run, "aws:sqs/queue:Queue")
+    assert set(queues) == {"events-a", "events-a-dlq"}
+    assert queues["events-a"].inputs["visibilityTimeoutSeconds"] == 180  # 6 x 30 s
+    assert json.loads(queues["events-a"].inputs["redrivePolicy"])["maxReceiveCount"] == 5
+    [subscription] = run.of_type("aws:sns/topicSubscription:TopicSubscription")
+    inputs = subscription.inputs
+    assert (inputs["protocol"], inputs["endpoint"], inputs["rawMessageDelivery"]) == (
+        "sqs",
+        "arn:aws:sqs:us-east-1:123456789012:events-a",
+        True,
+    )
+    assert json.loads(inputs["redrivePolicy"]) == {
+        "deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:events-a-dlq"
+    }
+    assert "filterPolicy" not in inputs
+    [mapping] = run.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert mapping.inputs["eventSourceArn"] == "arn:aws:sqs:us-east-1:123456789012:events-a"
+    assert mapping.inputs["functionName"].endswith(":function:serverless-orders-test-events-a-consumer")
+    assert mapping.inputs["batchSize"] == 10
+    assert mapping.inputs["maximumBatchingWindowInSeconds"] == 0
+    assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "scalingConfig" not in mapping.inputs
+
+
+def test_queue_policies_admit_only_this_topic(declare):
+    run = declare(lambda: FanOut("events", fanout_args(subscriber("a"), subscriber("b"))))
+    topic_arn = run.of_type("aws:sns/topic:Topic")[0].state["arn"]
+    policies = run.of_type("aws:sqs/queuePolicy:QueuePolicy")
+    assert len(policies) == 4  # queue and DLQ of each subscriber
+    for policy in policies:
+        [allow] = [s for s in statements(policy) if s["Effect"] == "Allow"]
+        assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
+        assert allow["Action"] == ["sqs:SendMessage"]
+        assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": topic_arn}}
+        queue_name = policy.inputs["queueUrl"].rsplit("/", 1)[1]
+        assert allow["Resource"].endswith(f":{queue_name}")
+
+
+def test_consumer_grants_are_its_own_queue_only(declare):
+    run = declare(lambda: FanOut("events", fanout_args(subscriber("a"), subscriber("b"))))
+    policies = by_name(run, "aws:iam/rolePolicy:RolePolicy")
+    for name, other in (("a", "b"), ("b", "a")):
+        sqs = [s for s in statements(policies[f"events-{name}-consumer-policy"]) if s["Action"][0].startswith("sqs:")]
+        assert sqs == [
+            {
+                "Sid": "Grant2",
+                "Effect": "Allow",
+                "Action": ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+                "Resource": f"arn:aws:sqs:us-east-1:123456789012:events-{name}",
+            }
+        ]
+        assert f"events-{other}" not in json.dumps(statements(policies[f"events-{name}-consumer-policy"]))
+    assert iam_findings(run)[1] == []
+
+
+def test_filter_policies_and_scope(declare):
+    body_filter = {"event_type": ["OrderPlaced"], "total": [{"numeric": [">=", 500]}]}
+    run = declare(
+        lambda: FanOut(
+            "events",
+            fanout_args(
+                subscriber("attr", filter_policy={"event_type": ["OrderConfirmed"]}),
+                subscriber("body", filter_policy=body_filter, filter_policy_scope="MessageBody"),
+            ),
+        )
+    )
+    subs = {s.name: s.inputs for s in run.of_type("aws:sns/topicSubscription:TopicSubscription")}
+    assert json.loads(subs["events-attr-subscription"]["filterPolicy"]) == {"event_type": ["OrderConfirmed"]}
+    assert subs["events-attr-subscription"]["filterPolicyScope"] == "MessageAttributes"
+    assert json.loads(subs["events-body-subscription"]["filterPolicy"]) == body_filter
+    assert subs["events-body-subscription"]["filterPolicyScope"] == "MessageBody"
+
+
+def test_overrides(declare):
+    run = declare(
+        lambda: FanOut(
+            "events",
+            fanout_args(
+                subscriber(
+                    "a",
+                    batch_size=100,
+                    batching_window_seconds=5,
+                    maximum_concurrency=4,
+                    max_receive_count=2,
+                    timeout_seconds=10,
+                    visibility_timeout_seconds=120,
+                    memory_mb=512,
+                    reserved_concurrency=3,
+                    environment={"TABLE": "t"},
+                ),
+                kms_key_arn=KEY,
+                idempotency_table_name="idempotency",
+                idempotency_table_arn=IDEMPOTENCY_ARN,
+                log_level="DEBUG",
+                log_retention_days=7,
+            ),
+        )
+    )
+    [topic] = run.of_type("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"] == KEY
+    queues = by_name(run, "aws:sqs/queue:Queue")
+    assert queues["events-a"].inputs["kmsMasterKeyId"] == KEY
+    assert queues["events-a"].inputs["visibilityTimeoutSeconds"] == 120
+    assert json.loads(queues["events-a"].inputs["redrivePolicy"])["maxReceiveCount"] == 2
+    [mapping] = run.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert (mapping.inputs["batchSize"], mapping.inputs["maximumBatchingWindowInSeconds"]) == (100, 5)
+    assert mapping.inputs["scalingConfig"] == {"maximumConcurrency": 4}
+    [fn] = run.of_type("aws:lambda/function:Function")
+    assert (fn.inputs["timeout"], fn.inputs["memorySize"], fn.inputs["reservedConcurrentExecutions"]) == (10, 512, 3)
+    assert fn.inputs["environment"]["variables"]["TABLE"] == "t"
+    assert fn.inputs["environment"]["variables"]["IDEMPOTENCY_TABLE"] == "idempotency"
+    assert fn.inputs["loggingConfig"]["applicationLogLevel"] == "DEBUG"
+    assert run.of_type("aws:cloudwatch/logGroup:LogGroup")[0].inputs["retentionInDays"] == 7
+    grants = {tuple(s["Action"]): s["Resource"] for s in statements(run.of_type("aws:iam/rolePolicy:RolePolicy")[0])}
+    assert grants[("kms:Decrypt", "kms:GenerateDataKey")] == KEY
+    assert grants[("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")] == (
+        IDEMPOTENCY_ARN
+    )
+
+
+def test_outputs(declare):
+    holder: dict[str, FanOut] = {}
+    outputs: dict[str, Any] = {}
+
+    def build() -> None:
+        holder["f"] = FanOut("events", fanout_args(subscriber("a")))
+        sub = holder["f"].subscribers["a"]
+        import pulumi
+
+        pulumi.Output.all(holder["f"].topic_arn, sub.queue_url, sub.dlq_url, sub.dlq_arn, sub.function_name).apply(
+            lambda values: outputs.update(values=values)
+        )
+
+    declare(build)
+    assert outputs["values"] == [
+        "arn:aws:sns:us-east-1:123456789012:events",
+        "https://sqs.us-east-1.amazonaws.com/123456789012/events-a",
+        "https://sqs.us-east-1.amazonaws.com/123456789012/events-a-dlq",
+        "arn:aws:sqs:us-east-1:123456789012:events-a-dlq",
+        "serverless-orders-test-events-a-consumer",
+    ]
+    assert holder["f"].publish_grants()[0]["actions"] == ["sns:Publish"]
+
+
+def test_every_problem_is_reported_at_once(declare):
+    bad = fanout_args(
+        subscriber("dup", filter_policy={"event_type": "OrderPlaced"}),
+        subscriber("dup", batch_size=50),
+        subscriber("slow", timeout_seconds=60, visibility_timeout_seconds=300, memory_mb=1),
+        subscriber("Bad Name", filter_policy_scope="MessageBody", maximum_concurrency=1),
+    )
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: FanOut("events", bad))
+    text = "\n".join(caught.value.problems)
+    for fragment in [
+        "subscribers: duplicate name 'dup'",
+        "subscribers[0] (dup): filter_policy: event_type: must be a non-empty list",
+        "subscribers[1] (dup): batch_size 50 above 10 needs batching_window_seconds > 0",
+        "subscribers[2] (slow): visibility_timeout_seconds 300 is shorter than 6 x the function timeout (360s)",
+        "subscribers[2] (slow): memory_mb must be between 128 and 10240",
+        "subscribers[3] (Bad Name): name must be lower-case letters",
+        "subscribers[3] (Bad Name): filter_policy_scope without a filter_policy",
+        "subscribers[3] (Bad Name): maximum_concurrency must be between 2 and 1000",
+    ]:
+        assert fragment in text, text
+
+
+def test_no_subscribers(declare):
+    with pytest.raises(ArgumentError, match="at least one subscriber is required"):
+        declare(lambda: FanOut("events", fanout_args()))
