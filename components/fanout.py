@@ -54,8 +54,6 @@ class FanOutArgs(TypedDict):
     subscribers: list[FanOutSubscriber]
     alarm_topic_arn: pulumi.Input[str]
     kms_key_arn: NotRequired[pulumi.Input[str]]  # [alias/aws/sns on the topic, SSE-SQS on queues]
-    idempotency_table_name: NotRequired[pulumi.Input[str]]  # passed as IDEMPOTENCY_TABLE with its grants
-    idempotency_table_arn: NotRequired[pulumi.Input[str]]
     log_retention_days: NotRequired[int]
     log_level: NotRequired[str]
     metrics_namespace: NotRequired[str]
@@ -72,7 +70,6 @@ class SubscriberOutputs:
 
 
 _VALIDATION_ONLY_ARN = "arn:aws:sns:region:account:validation-only"
-IDEMPOTENCY_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 
 
 def _function_args(sub: FanOutSubscriber, args: FanOutArgs) -> FunctionArgs:
@@ -89,10 +86,6 @@ def _function_args(sub: FanOutSubscriber, args: FanOutArgs) -> FunctionArgs:
     for key in ("log_retention_days", "log_level", "metrics_namespace", "handlers_root"):
         if key in args:
             function[key] = args[key]  # type: ignore[literal-required]
-    if "idempotency_table_name" in args:
-        function["environment"]["IDEMPOTENCY_TABLE"] = args["idempotency_table_name"]
-    if "idempotency_table_arn" in args:
-        function["grants"].append(grant(IDEMPOTENCY_ACTIONS, [args["idempotency_table_arn"]]))
     return function
 
 
@@ -150,8 +143,6 @@ def fanout_problems(args: FanOutArgs) -> list[str]:
     problems += [f"subscribers: duplicate name {n!r}" for n in sorted({n for n in names if names.count(n) > 1})]
     for index, sub in enumerate(subscribers):
         problems += _subscriber_problems(index, sub, args)
-    if ("idempotency_table_name" in args) != ("idempotency_table_arn" in args):
-        problems.append("idempotency_table_name and idempotency_table_arn go together")
     return problems
 
 

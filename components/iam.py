@@ -18,6 +18,7 @@ __all__ = [
     "Grant",
     "grant",
     "grant_problems",
+    "idempotency_grant",
     "kms_use_grant",
     "policy_document",
     "star_grant",
@@ -63,6 +64,11 @@ def star_grant(actions: Sequence[str], reason: str) -> Grant:
 def kms_use_grant(key_arn: pulumi.Input[str]) -> Grant:
     """Encrypt/decrypt with a customer key (SQS or SNS with SSE-KMS: senders and pollers need both)."""
     return grant(["kms:Decrypt", "kms:GenerateDataKey"], [key_arn])
+
+
+def idempotency_grant(table_arn: pulumi.Input[str]) -> Grant:
+    """What the Powertools DynamoDB persistence layer does on the idempotency table."""
+    return grant(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], [table_arn])
 
 
 def _action_problem(action: object) -> str | None:

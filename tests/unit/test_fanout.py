@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, iam_findings, statements
 
-from components import ArgumentError
+from components import ArgumentError, idempotency_grant
 from components.fanout import FanOut, FanOutArgs, FanOutSubscriber
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/k"
@@ -134,11 +134,10 @@ def test_overrides(declare):
                     visibility_timeout_seconds=120,
                     memory_mb=512,
                     reserved_concurrency=3,
-                    environment={"TABLE": "t"},
+                    environment={"TABLE": "t", "IDEMPOTENCY_TABLE": "idempotency"},
+                    grants=[idempotency_grant(IDEMPOTENCY_ARN)],
                 ),
                 kms_key_arn=KEY,
-                idempotency_table_name="idempotency",
-                idempotency_table_arn=IDEMPOTENCY_ARN,
                 log_level="DEBUG",
                 log_retention_days=7,
             ),
