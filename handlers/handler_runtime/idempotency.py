@@ -1,0 +1,76 @@
+"""Idempotent record processing on the stack's idempotency table (Powertools, DynamoDB persistence).
+
+The table (``IDEMPOTENCY_TABLE``, key ``id``, TTL on ``expiration``) is shared by every function; records are
+keyed by function and payload key. Inside a batch handler, call :meth:`Idempotency.register` with the Lambda
+context first: without it, a record left IN_PROGRESS by a timed-out invocation blocks its redeliveries until
+the record expires instead of until the invocation's deadline.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+__all__ = ["DEFAULT_EXPIRY_SECONDS", "Idempotency"]
+
+DEFAULT_EXPIRY_SECONDS = 24 * 3600  # longer than any redelivery window of the sources we consume
+Result = TypeVar("Result")
+
+
+class Idempotency:
+    """Makes a function of one JSON payload run once per key (``key_jmespath`` into the payload).
+
+    >>> once = Idempotency("order_id")            # doctest: +SKIP
+    >>> @once.function
+    ... def record_big_order(payload: dict) -> dict: ...
+    >>> record_big_order(payload={"order_id": "o-1", ...})
+    """
+
+    def __init__(
+        self, key_jmespath: str, expires_after_seconds: int = DEFAULT_EXPIRY_SECONDS, table_name: str | None = None
+    ) -> None:
+        self.config = IdempotencyConfig(
+            event_key_jmespath=key_jmespath,
+            expires_after_seconds=expires_after_seconds,
+            raise_on_no_idempotency_key=True,
+        )
+        self._table_name = table_name
+        self._persistence: DynamoDBPersistenceLayer | None = None
+
+    @property
+    def persistence(self) -> DynamoDBPersistenceLayer:
+        """Built on first use (it creates a boto3 client), from ``IDEMPOTENCY_TABLE`` unless a name was given."""
+        if self._persistence is None:
+            table = self._table_name or os.environ.get("IDEMPOTENCY_TABLE")
+            if not table:
+                raise RuntimeError("IDEMPOTENCY_TABLE is not set: grant the function the idempotency table")
+            self._persistence = DynamoDBPersistenceLayer(table_name=table)
+        return self._persistence
+
+    def register(self, context: LambdaContext) -> None:
+        self.config.register_lambda_context(context)
+
+    def function(self, fn: Callable[..., Result]) -> Callable[..., Result]:
+        """Wrap ``fn(payload=...)``: a repeated payload key returns the first result without running ``fn``."""
+        built: list[Callable[..., Result]] = []  # decorated on first call: the persistence layer needs boto3
+
+        @functools.wraps(fn)
+        def call(*, payload: dict[str, Any]) -> Result:
+            if not built:
+                built.append(
+                    idempotent_function(
+                        data_keyword_argument="payload", config=self.config, persistence_store=self.persistence
+                    )(fn)
+                )
+            return built[0](payload=payload)
+
+        return call
