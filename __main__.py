@@ -10,7 +10,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components import AlarmTopic, Table
+from components import AlarmTopic, FanOut, Table, grant, idempotency_grant
 from stack_settings import settings_from_pulumi
 
 settings = settings_from_pulumi()
@@ -61,6 +61,64 @@ for sku, count in sorted(settings.inventory.items()):
         opts=pulumi.ResourceOptions(parent=inventory, provider=provider, ignore_changes=["item"]),
     )
 
+# Until the checkout Saga is part of the stack, config names the state machine fulfilment starts
+# (default: the name the Saga will have).
+account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id
+checkout_state_machine_arn = settings.checkout_state_machine_arn or pulumi.Output.format(
+    "arn:aws:states:{0}:{1}:stateMachine:{2}-{3}-checkout",
+    settings.region,
+    account_id,
+    settings.project,
+    settings.stack,
+)
+
+# Domain events fanned out to their subscribers, each with its own queue, DLQ and filter.
+BIG_ORDER_TOTAL = 500
+order_events = FanOut(
+    "order-events",
+    {
+        "alarm_topic_arn": alarms.topic_arn,
+        "log_retention_days": settings.log_retention_days,
+        "log_level": settings.log_level,
+        "subscribers": [
+            {
+                "name": "fulfilment",
+                "handler_package": "order_events",
+                "handler": "fulfilment.handler",
+                "filter_policy": {"event_type": ["OrderPlaced"]},
+                "environment": {"CHECKOUT_STATE_MACHINE_ARN": checkout_state_machine_arn},
+                "grants": [grant(["states:StartExecution"], [checkout_state_machine_arn])],
+            },
+            {
+                "name": "invoicing",
+                "handler_package": "order_events",
+                "handler": "invoicing.handler",
+                "filter_policy": {"event_type": ["OrderConfirmed"]},
+                "environment": {"INVOICES_TABLE": invoices.table_name},
+                "grants": [grant(["dynamodb:PutItem"], [invoices.table_arn])],
+            },
+            {
+                "name": "notifications",
+                "handler_package": "order_events",
+                "handler": "notifications.handler",
+                "filter_policy": {"event_type": ["OrderConfirmed", "OrderCancelled", "OrderExpired"]},
+                "environment": {"NOTIFICATIONS_TABLE": notifications.table_name},
+                "grants": [grant(["dynamodb:PutItem"], [notifications.table_arn])],
+            },
+            {
+                "name": "big-orders",
+                "handler_package": "order_events",
+                "handler": "big_orders.handler",
+                "filter_policy": {"event_type": ["OrderPlaced"], "total": [{"numeric": [">=", BIG_ORDER_TOTAL]}]},
+                "filter_policy_scope": "MessageBody",
+                "environment": {"IDEMPOTENCY_TABLE": idempotency.table_name},
+                "grants": [idempotency_grant(idempotency.table_arn)],
+            },
+        ],
+    },
+    opts=on_aws,
+)
+
 pulumi.export("alarm_topic_arn", alarms.topic_arn)
 pulumi.export("idempotency_table", idempotency.table_name)
 pulumi.export("inventory_table", inventory.table_name)
@@ -68,3 +126,5 @@ pulumi.export("reservations_table", reservations.table_name)
 pulumi.export("payments_table", payments.table_name)
 pulumi.export("invoices_table", invoices.table_name)
 pulumi.export("notifications_table", notifications.table_name)
+pulumi.export("order_events_topic_arn", order_events.topic_arn)
+pulumi.export("subscriber_dlq_urls", {name: sub.dlq_url for name, sub in order_events.subscribers.items()})

@@ -65,8 +65,9 @@ def test_inventory_is_seeded_from_config(stack: ProgramRun):
 
 
 def test_alarm_topic_and_email(stack: ProgramRun):
-    assert len(stack.of_type("aws:sns/topic:Topic")) == 1
-    subscriptions = stack.of_type("aws:sns/topicSubscription:TopicSubscription")
+    alarm_topic = next(c for c in stack.resources if c.type == "serverless-patterns:index:AlarmTopic")
+    assert [t.name for t in stack.children(alarm_topic) if t.type == "aws:sns/topic:Topic"] == ["alarms"]
+    subscriptions = [s for s in stack.children(alarm_topic) if s.type == "aws:sns/topicSubscription:TopicSubscription"]
     if stack.stack == "prod":
         assert [s.inputs["endpoint"] for s in subscriptions] == ["oncall@example.com"]
     else:
@@ -147,3 +148,59 @@ def test_bad_config_fails_before_any_resource():
         run_program(OfflineMocks(), "dev", config)
     assert [p.split(":")[0] for p in caught.value.problems] == ["bogus", "logRetentionDays"]
     assert pulumi.get_stack() == "dev"
+
+
+SUBSCRIBERS = ["fulfilment", "invoicing", "notifications", "big-orders"]
+
+
+def test_order_events_fanout_has_the_four_contract_subscribers(stack: ProgramRun):
+    subscriptions = {
+        s.name.removeprefix("order-events-").removesuffix("-subscription"): s.inputs
+        for s in stack.of_type("aws:sns/topicSubscription:TopicSubscription")
+        if s.name.startswith("order-events-")
+    }
+    assert sorted(subscriptions) == sorted(SUBSCRIBERS)
+    filters = {name: (json.loads(s["filterPolicy"]), s["filterPolicyScope"]) for name, s in subscriptions.items()}
+    assert filters == {
+        "fulfilment": ({"event_type": ["OrderPlaced"]}, "MessageAttributes"),
+        "invoicing": ({"event_type": ["OrderConfirmed"]}, "MessageAttributes"),
+        "notifications": ({"event_type": ["OrderConfirmed", "OrderCancelled", "OrderExpired"]}, "MessageAttributes"),
+        "big-orders": ({"event_type": ["OrderPlaced"], "total": [{"numeric": [">=", 500]}]}, "MessageBody"),
+    }
+    assert stack.outputs["order_events_topic_arn"] == "arn:aws:sns:us-east-1:123456789012:order-events"
+    assert stack.outputs["subscriber_dlq_urls"] == {
+        name: f"https://sqs.us-east-1.amazonaws.com/123456789012/order-events-{name}-dlq" for name in SUBSCRIBERS
+    }
+
+
+def test_each_subscriber_writes_only_what_it_owns(stack: ProgramRun):
+    def grants(subscriber: str) -> dict[str, str]:
+        policy = stack.named(f"order-events-{subscriber}-consumer-policy")
+        return {
+            action: statement["Resource"]
+            for statement in json.loads(policy.inputs["policy"])["Statement"]
+            for action in statement["Action"]
+            if not action.startswith(("logs:", "xray:", "sqs:"))
+        }
+
+    checkout = "arn:aws:states:us-east-1:123456789012:stateMachine:serverless-orders-" + stack.stack + "-checkout"
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/{}".format
+    assert grants("fulfilment") == {"states:StartExecution": checkout}
+    assert grants("invoicing") == {"dynamodb:PutItem": table("invoices")}
+    assert grants("notifications") == {"dynamodb:PutItem": table("notifications")}
+    assert grants("big-orders") == {
+        action: table("idempotency")
+        for action in ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+    }
+    functions = {f.name: f.inputs for f in stack.of_type("aws:lambda/function:Function")}
+    assert functions["order-events-fulfilment-consumer"]["environment"]["variables"]["CHECKOUT_STATE_MACHINE_ARN"] == (
+        checkout
+    )
+    assert functions["order-events-big-orders-consumer"]["handler"] == "order_events.big_orders.handler"
+
+
+def test_checkout_arn_can_come_from_config():
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:elsewhere"
+    run = run_program(OfflineMocks(), "dev", {**stack_config("dev"), "serverless-orders:checkoutStateMachineArn": arn})
+    fn = run.named("order-events-fulfilment-consumer-policy")
+    assert arn in fn.inputs["policy"]

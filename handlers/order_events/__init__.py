@@ -1,0 +1,1 @@
+"""The order-events subscribers of the FanOut: fulfilment, invoicing, notifications and big-orders."""
