@@ -18,7 +18,15 @@ from components.alarms import AlarmSpec, metric_alarm
 from components.policies import deny_insecure_transport, resource_policy, service_may
 from components.validation import Problems
 
-__all__ = ["DLQ_RETENTION_SECONDS", "Queue", "QueueArgs", "QueueSender", "queue_problems"]
+__all__ = [
+    "DLQ_RETENTION_SECONDS",
+    "FailureQueue",
+    "FailureQueueArgs",
+    "Queue",
+    "QueueArgs",
+    "QueueSender",
+    "queue_problems",
+]
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the maximum SQS allows
 DEFAULT_RETENTION_SECONDS = 4 * 24 * 3600
@@ -180,3 +188,57 @@ class Queue(pulumi.ComponentResource):
         self.queue_url, self.queue_arn, self.queue_name = queue.url, queue.arn, queue.name
         self.dlq_url, self.dlq_arn, self.dlq_name = dlq.url, dlq.arn, dlq.name
         self.register_outputs({"queue_url": queue.url, "queue_arn": queue.arn, "dlq_url": dlq.url, "dlq_arn": dlq.arn})
+
+
+class FailureQueueArgs(TypedDict):
+    alarm_topic_arn: pulumi.Input[str]
+    kms_key_arn: NotRequired[pulumi.Input[str]]  # [SSE-SQS]
+    senders: NotRequired[list[QueueSender]]  # services that send failures (e.g. scheduler.amazonaws.com)
+
+
+class FailureQueue(pulumi.ComponentResource):
+    """A queue that only stores failures (stream or async on-failure records, a schedule's undeliverable events).
+
+    It keeps messages 14 days (the maximum), has no DLQ of its own, and alarms as soon as it holds a message.
+    Roles that send to it need ``sqs:SendMessage`` on ``queue_arn`` in their own policy.
+    """
+
+    queue_url: pulumi.Output[str]
+    queue_arn: pulumi.Output[str]
+    queue_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: FailureQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("serverless-patterns:index:FailureQueue", name, None, opts)
+        problems = Problems(f"FailureQueue {name!r}")
+        for index, sender in enumerate(args.get("senders", [])):
+            problems.one_of(f"senders[{index}].service", sender.get("service"), _SENDER_SERVICES)
+            problems.check(bool(sender.get("source_arn")), f"senders[{index}].source_arn is required")
+        problems.raise_if_any()
+        child = pulumi.ResourceOptions(parent=self)
+        key = args.get("kms_key_arn")
+        queue = aws.sqs.Queue(
+            name,
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            sqs_managed_sse_enabled=True if key is None else None,
+            kms_master_key_id=key,
+            kms_data_key_reuse_period_seconds=300 if key is not None else None,
+            opts=child,
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-policy", queue_url=queue.url, policy=_queue_policy(queue.arn, args.get("senders", [])), opts=child
+        )
+        metric_alarm(
+            f"{name}-depth",
+            AlarmSpec(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": queue.name},
+                1,
+                "Failure records waiting: events that could not be processed and need a look.",
+                statistic="Maximum",
+            ),
+            args["alarm_topic_arn"],
+            self,
+        )
+        self.queue_url, self.queue_arn, self.queue_name = queue.url, queue.arn, queue.name
+        self.register_outputs({"queue_url": queue.url, "queue_arn": queue.arn})

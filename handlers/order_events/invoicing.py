@@ -10,8 +10,8 @@ import boto3
 
 from handler_runtime.batch import SQSRecord, process_sqs_batch
 from handler_runtime.observability import instrumented, logger, metrics, tracer
+from handler_runtime.records import put_once, utc_now
 from order_events.events import parse_order_event
-from order_events.records import put_once, utc_now
 
 __all__ = ["handler"]
 

@@ -1,0 +1,1 @@
+"""The orders Cqrs handlers: the place-order command, the customer-summary projection, the events publisher."""
