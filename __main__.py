@@ -10,7 +10,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components import AlarmTopic, FanOut, Table, grant, idempotency_grant
+from components import AlarmTopic, Cqrs, FanOut, Table, grant, idempotency_grant
 from stack_settings import settings_from_pulumi
 
 settings = settings_from_pulumi()
@@ -119,6 +119,51 @@ order_events = FanOut(
     opts=on_aws,
 )
 
+# Orders: place-order writes the write model; its stream feeds the customer summary and the domain events.
+orders = Cqrs(
+    "orders",
+    {
+        "alarm_topic_arn": alarms.topic_arn,
+        "deletion_protection": protect,
+        "log_retention_days": settings.log_retention_days,
+        "log_level": settings.log_level,
+        "write_table": {
+            "partition_key": {"name": "order_id", "type": "S"},
+            "global_indexes": [
+                {
+                    "name": "status-created_at",
+                    "partition_key": {"name": "status", "type": "S"},
+                    "sort_key": {"name": "created_at", "type": "S"},
+                }
+            ],
+        },
+        "read_models": [
+            {"name": "customer-orders", "partition_key": {"name": "customer_id", "type": "S"}},
+            {"name": "projection-markers", "partition_key": {"name": "marker", "type": "S"}},
+        ],
+        "command_handlers": [{"name": "place-order", "handler_package": "orders", "handler": "place_order.handler"}],
+        "projections": [
+            {
+                "name": "customer-summary",
+                "handler_package": "orders",
+                "handler": "customer_summary.handler",
+                "read_models": ["customer-orders", "projection-markers"],
+            },
+            {
+                "name": "order-events",
+                "handler_package": "orders",
+                "handler": "publisher.handler",
+                "environment": {"ORDER_EVENTS_TOPIC_ARN": order_events.topic_arn},
+                "grants": order_events.publish_grants(),
+            },
+        ],
+    },
+    opts=on_aws,
+)
+
+pulumi.export("place_order_function", orders.command_functions["place-order"].function_name)
+pulumi.export("orders_table", orders.write_table_name)
+pulumi.export("customer_orders_table", orders.read_models["customer-orders"].table_name)
 pulumi.export("alarm_topic_arn", alarms.topic_arn)
 pulumi.export("idempotency_table", idempotency.table_name)
 pulumi.export("inventory_table", inventory.table_name)

@@ -1,10 +1,11 @@
 """Pulumi ComponentResources for event-driven serverless patterns on AWS, and the shared blocks they build on."""
 
 from components.alarm_topic import AlarmTopic, AlarmTopicArgs
+from components.cqrs import CommandHandler, Cqrs, CqrsArgs, Projection, ReadModel, WriteTable
 from components.fanout import FanOut, FanOutArgs, FanOutSubscriber, SubscriberOutputs
 from components.function import AsyncInvokeConfig, Function, FunctionAlarms, FunctionArgs
 from components.iam import Grant, grant, idempotency_grant, kms_use_grant, star_grant
-from components.queue import Queue, QueueArgs, QueueSender
+from components.queue import FailureQueue, FailureQueueArgs, Queue, QueueArgs, QueueSender
 from components.table import GlobalIndex, KeyAttribute, Table, TableArgs
 from components.validation import ArgumentError
 
@@ -13,6 +14,11 @@ __all__ = [
     "AlarmTopicArgs",
     "ArgumentError",
     "AsyncInvokeConfig",
+    "CommandHandler",
+    "Cqrs",
+    "CqrsArgs",
+    "FailureQueue",
+    "FailureQueueArgs",
     "FanOut",
     "FanOutArgs",
     "FanOutSubscriber",
@@ -22,12 +28,15 @@ __all__ = [
     "GlobalIndex",
     "Grant",
     "KeyAttribute",
+    "Projection",
     "Queue",
     "QueueArgs",
     "QueueSender",
+    "ReadModel",
     "SubscriberOutputs",
     "Table",
     "TableArgs",
+    "WriteTable",
     "grant",
     "idempotency_grant",
     "kms_use_grant",

@@ -56,8 +56,9 @@ class ProgramRun:
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]
 
-    def named(self, name: str) -> RecordedResource:
-        matches = [r for r in self.resources if r.name == name]
+    def named(self, name: str, type_token: str | None = None) -> RecordedResource:
+        """The one resource called ``name`` (of ``type_token``, when a component and a child share the name)."""
+        matches = [r for r in self.resources if r.name == name and type_token in (None, r.type)]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]

@@ -46,9 +46,11 @@ def parse_command(event: object) -> PlaceOrder:
         qty = item.integer("qty", minimum=1)
         if sku is not None and sku in seen:
             item.fail("sku", f"duplicate sku {sku!r}: list each sku once")
-        elif sku is not None and qty is not None:
+            continue
+        if sku is not None:
             seen.add(sku)
-            items.append({"sku": sku, "qty": qty})
+            if qty is not None:
+                items.append({"sku": sku, "qty": qty})
     total = reader.number("total", greater_than=0)
     request_id = reader.string("request_id", required=False, max_length=128)
     reader.raise_if_invalid()

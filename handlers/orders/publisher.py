@@ -67,7 +67,9 @@ def _publish(entries: list[tuple[str, dict[str, Any]]]) -> list[str]:
             continue
         for failure in response.get("Failed", []):
             index = int(failure["Id"][1:])
-            logger.error("event rejected", extra={"code": failure.get("Code"), "message": failure.get("Message")})
+            logger.error(
+                "event rejected", extra={"error_code": failure.get("Code"), "error_message": failure.get("Message")}
+            )
             failed.append(chunk[index][0])
         metrics.add_metric(name="EventsPublished", unit="Count", value=len(response.get("Successful", [])))
     return failed

@@ -27,11 +27,11 @@ def test_plan_shows_the_shared_tables_and_the_alarm_topic_under_dev(capsys: pyte
         assert expected in lines
     for table in ["idempotency", "inventory", "reservations", "payments", "invoices", "notifications"]:
         component = next(
-            i for i, line in enumerate(lines) if line.endswith(f"{table}  [serverless-patterns:index:Table]")
+            i for i, line in enumerate(lines) if line.endswith(f"─ {table}  [serverless-patterns:index:Table]")
         )
         assert lines[component + 1].endswith(f"─ {table}  [aws:dynamodb/table:Table]"), "table nested in its component"
     assert "inventory-sku-apple  [aws:dynamodb/tableItem:TableItem]" in out
-    assert "     6  aws:dynamodb/table:Table" in lines
+    assert "     9  aws:dynamodb/table:Table" in lines  # 6 shared, the orders write model and 2 read-model tables
     assert "  alarm_topic_arn = arn:aws:sns:us-east-1:123456789012:alarms" in lines
 
 

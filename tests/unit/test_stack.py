@@ -204,3 +204,29 @@ def test_checkout_arn_can_come_from_config():
     run = run_program(OfflineMocks(), "dev", {**stack_config("dev"), "serverless-orders:checkoutStateMachineArn": arn})
     fn = run.named("order-events-fulfilment-consumer-policy")
     assert arn in fn.inputs["policy"]
+
+
+def test_orders_cqrs_feeds_the_fanout_topic(stack: ProgramRun):
+    write = stack.named("orders-table", "aws:dynamodb/table:Table").inputs
+    assert write["hashKey"] == "order_id"
+    assert write["streamViewType"] == "NEW_AND_OLD_IMAGES"
+    [index] = write["globalSecondaryIndexes"]
+    assert index["keySchemas"] == [
+        {"attributeName": "status", "keyType": "HASH"},
+        {"attributeName": "created_at", "keyType": "RANGE"},
+    ]
+    assert write["deletionProtectionEnabled"] is (stack.stack == "prod")
+    publisher = json.loads(stack.named("orders-order-events-projection-policy").inputs["policy"])
+    publishes = [s["Resource"] for s in publisher["Statement"] if "sns:Publish" in s["Action"]]
+    assert publishes == [stack.outputs["order_events_topic_arn"]]
+    functions = {f.name: f.inputs for f in stack.of_type("aws:lambda/function:Function")}
+    assert (
+        functions["orders-order-events-projection"]["environment"]["variables"]["ORDER_EVENTS_TOPIC_ARN"]
+        == (stack.outputs["order_events_topic_arn"])
+    )
+    summary_env = functions["orders-customer-summary-projection"]["environment"]["variables"]
+    assert summary_env["CUSTOMER_ORDERS_TABLE"] == "orders-customer-orders"
+    assert summary_env["PROJECTION_MARKERS_TABLE"] == "orders-projection-markers"
+    assert stack.outputs["place_order_function"] == f"serverless-orders-{stack.stack}-orders-place-order"
+    assert stack.outputs["orders_table"] == "orders-table"
+    assert stack.outputs["customer_orders_table"] == "orders-customer-orders"
