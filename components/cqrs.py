@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import AlarmSpec, MathAlarmSpec, MathMetric, math_alarm, metric_alarm
-from components.function import Function, FunctionArgs, function_problems
+from components.function import Function, FunctionArgs, component_function_args, function_problems
 from components.iam import STAR_RESOURCE_ACTIONS, Grant, grant, star_grant
 from components.queue import FailureQueue
 from components.table import GlobalIndex, KeyAttribute, Table, TableArgs, table_problems
@@ -120,21 +120,7 @@ def _function_args(
     environment: dict[str, pulumi.Input[str]] | None = None,
     grants: list[Grant] | None = None,
 ) -> FunctionArgs:
-    """The function block's arguments: the component's grants and environment first, then the caller's."""
-    function: FunctionArgs = {
-        "handler_package": spec.get("handler_package", ""),
-        "handler": spec.get("handler", ""),
-        "alarm_topic_arn": args["alarm_topic_arn"],
-        "grants": [*(grants or []), *spec.get("grants", [])],
-        "environment": {**(environment or {}), **spec.get("environment", {})},
-    }
-    for key in ("memory_mb", "timeout_seconds", "reserved_concurrency"):
-        if key in spec:
-            function[key] = spec[key]  # type: ignore[literal-required]
-    for key in ("log_retention_days", "log_level", "metrics_namespace", "handlers_root"):
-        if key in args:
-            function[key] = args[key]  # type: ignore[literal-required]
-    return function
+    return component_function_args(spec, args, environment, grants)
 
 
 def _projection_problems(index: int, projection: Projection, args: CqrsArgs) -> list[str]:

@@ -17,7 +17,13 @@ import pulumi_aws as aws
 
 from components.alarms import AlarmSpec, metric_alarm
 from components.filter_policy import FilterScope, filter_policy_problems
-from components.function import DEFAULT_TIMEOUT_SECONDS, Function, FunctionArgs, function_problems
+from components.function import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Function,
+    FunctionArgs,
+    component_function_args,
+    function_problems,
+)
 from components.iam import Grant, grant, kms_use_grant
 from components.policies import deny_insecure_transport, resource_policy
 from components.queue import Queue, QueueArgs, queue_problems
@@ -73,20 +79,7 @@ _VALIDATION_ONLY_ARN = "arn:aws:sns:region:account:validation-only"
 
 
 def _function_args(sub: FanOutSubscriber, args: FanOutArgs) -> FunctionArgs:
-    function: FunctionArgs = {
-        "handler_package": sub["handler_package"],
-        "handler": sub["handler"],
-        "alarm_topic_arn": args["alarm_topic_arn"],
-        "grants": list(sub.get("grants", [])),
-        "environment": dict(sub.get("environment", {})),
-    }
-    for key in ("memory_mb", "timeout_seconds", "reserved_concurrency"):
-        if key in sub:
-            function[key] = sub[key]  # type: ignore[literal-required]
-    for key in ("log_retention_days", "log_level", "metrics_namespace", "handlers_root"):
-        if key in args:
-            function[key] = args[key]  # type: ignore[literal-required]
-    return function
+    return component_function_args(sub, args)
 
 
 def _subscriber_problems(index: int, sub: FanOutSubscriber, args: FanOutArgs) -> list[str]:

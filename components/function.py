@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -22,7 +23,14 @@ from components.naming import physical_name
 from components.runtime import ARCHITECTURE, LAMBDA_RUNTIME, current_account, current_region, powertools_layer_arn
 from components.validation import LOG_LEVELS, Problems
 
-__all__ = ["AsyncInvokeConfig", "Function", "FunctionAlarms", "FunctionArgs", "function_problems"]
+__all__ = [
+    "AsyncInvokeConfig",
+    "Function",
+    "FunctionAlarms",
+    "FunctionArgs",
+    "component_function_args",
+    "function_problems",
+]
 
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _RESERVED_ENV_PREFIXES = ("AWS_", "POWERTOOLS_", "_X_AMZN", "LAMBDA_")
@@ -74,6 +82,38 @@ DEFAULT_DURATION_RATIO = 0.9
 XRAY_WRITE = star_grant(
     ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], STAR_RESOURCE_ACTIONS["xray:PutTraceSegments"]
 )
+
+
+_PER_FUNCTION_FIELDS = ("memory_mb", "timeout_seconds", "reserved_concurrency")
+_COMPONENT_WIDE_FIELDS = ("log_retention_days", "log_level", "metrics_namespace", "handlers_root")
+
+
+def component_function_args(
+    spec: Mapping[str, Any],
+    component: Mapping[str, Any],
+    environment: Mapping[str, pulumi.Input[str]] | None = None,
+    grants: list[Grant] | None = None,
+) -> FunctionArgs:
+    """The function block's arguments for a Lambda a pattern owns.
+
+    ``spec`` is the pattern's per-function argument (handler, memory, timeout, grants, environment, ...),
+    ``component`` the pattern's own arguments (alarm topic, log settings, handlers root). The pattern's grants and
+    environment come first, the caller's are added to them.
+    """
+    function: FunctionArgs = {
+        "handler_package": spec.get("handler_package", ""),
+        "handler": spec.get("handler", ""),
+        "alarm_topic_arn": component["alarm_topic_arn"],
+        "grants": [*(grants or []), *spec.get("grants", [])],
+        "environment": {**(environment or {}), **spec.get("environment", {})},
+    }
+    for key in _PER_FUNCTION_FIELDS:
+        if key in spec:
+            function[key] = spec[key]  # type: ignore[literal-required]
+    for key in _COMPONENT_WIDE_FIELDS:
+        if key in component:
+            function[key] = component[key]  # type: ignore[literal-required]
+    return function
 
 
 def function_problems(name: str, args: FunctionArgs) -> list[str]:
