@@ -10,7 +10,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components import AlarmTopic, Cqrs, FanOut, Table, grant, idempotency_grant
+from components import AlarmTopic, Cqrs, FanOut, Saga, Table, grant, idempotency_grant, state_machine_arn_for
 from stack_settings import settings_from_pulumi
 
 settings = settings_from_pulumi()
@@ -61,16 +61,10 @@ for sku, count in sorted(settings.inventory.items()):
         opts=pulumi.ResourceOptions(parent=inventory, provider=provider, ignore_changes=["item"]),
     )
 
-# Until the checkout Saga is part of the stack, config names the state machine fulfilment starts
-# (default: the name the Saga will have).
+# The checkout saga's ARN is known before it exists (its name is fixed), so fulfilment can start it
+# although the saga is declared below, after the orders table it writes.
 account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id
-checkout_state_machine_arn = settings.checkout_state_machine_arn or pulumi.Output.format(
-    "arn:aws:states:{0}:{1}:stateMachine:{2}-{3}-checkout",
-    settings.region,
-    account_id,
-    settings.project,
-    settings.stack,
-)
+checkout_state_machine_arn = state_machine_arn_for("checkout", settings.region, account_id)
 
 # Domain events fanned out to their subscribers, each with its own queue, DLQ and filter.
 BIG_ORDER_TOTAL = 500
@@ -161,6 +155,85 @@ orders = Cqrs(
     opts=on_aws,
 )
 
+# Checkout: reserve stock, charge, confirm; on failure compensate in reverse and mark the order cancelled.
+CHECKOUT_TIMEOUT_SECONDS = 300  # shorter than the pending-order TTL, so expiry never races a running saga
+orders_table_arn = orders.write_table_arn
+saga_tables: dict[str, pulumi.Input[str]] = {
+    "ORDERS_TABLE": orders.write_table_name,
+    "INVENTORY_TABLE": inventory.table_name,
+    "RESERVATIONS_TABLE": reservations.table_name,
+    "PAYMENTS_TABLE": payments.table_name,
+}
+checkout = Saga(
+    "checkout",
+    {
+        "alarm_topic_arn": alarms.topic_arn,
+        "log_retention_days": settings.log_retention_days,
+        "log_level": settings.log_level,
+        "execution_timeout_seconds": CHECKOUT_TIMEOUT_SECONDS,
+        "execution_timeout_bound_seconds": settings.pending_order_ttl_minutes * 60,
+        "steps": [
+            {
+                "name": "reserve-inventory",
+                "action": {
+                    "handler_package": "checkout",
+                    "handler": "inventory.reserve",
+                    "environment": saga_tables,
+                    "grants": [
+                        grant(["dynamodb:ConditionCheckItem"], [orders_table_arn]),
+                        grant(["dynamodb:PutItem"], [reservations.table_arn]),
+                        grant(["dynamodb:UpdateItem"], [inventory.table_arn]),
+                    ],
+                },
+                "compensation": {
+                    "handler_package": "checkout",
+                    "handler": "inventory.release",
+                    "environment": saga_tables,
+                    "grants": [
+                        grant(["dynamodb:GetItem", "dynamodb:UpdateItem"], [reservations.table_arn]),
+                        grant(["dynamodb:UpdateItem"], [inventory.table_arn]),
+                    ],
+                },
+                "business_errors": ["OutOfStock", "OrderNotPending"],
+            },
+            {
+                "name": "charge-payment",
+                "action": {
+                    "handler_package": "checkout",
+                    "handler": "payment.charge",
+                    "environment": {**saga_tables, "PAYMENT_LIMIT": str(settings.payment_limit)},
+                    "grants": [grant(["dynamodb:PutItem"], [payments.table_arn])],
+                },
+                "compensation": {
+                    "handler_package": "checkout",
+                    "handler": "payment.refund",
+                    "environment": saga_tables,
+                    "grants": [grant(["dynamodb:UpdateItem"], [payments.table_arn])],
+                },
+                "business_errors": ["PaymentDeclined"],
+            },
+            {
+                "name": "confirm-order",
+                "action": {
+                    "handler_package": "checkout",
+                    "handler": "order_status.confirm",
+                    "environment": saga_tables,
+                    "grants": [grant(["dynamodb:GetItem", "dynamodb:UpdateItem"], [orders_table_arn])],
+                },
+                "business_errors": ["OrderNotPending"],
+            },
+        ],
+        "final_handler": {
+            "handler_package": "checkout",
+            "handler": "order_status.mark_cancelled",
+            "environment": saga_tables,
+            "grants": [grant(["dynamodb:UpdateItem"], [orders_table_arn])],
+        },
+    },
+    opts=on_aws,
+)
+
+pulumi.export("checkout_state_machine_arn", checkout.state_machine_arn)
 pulumi.export("place_order_function", orders.command_functions["place-order"].function_name)
 pulumi.export("orders_table", orders.write_table_name)
 pulumi.export("customer_orders_table", orders.read_models["customer-orders"].table_name)

@@ -44,7 +44,6 @@ class StackSettings:
     payment_limit: float = 1000.0
     pending_order_ttl_minutes: int = 15
     expire_orders_schedule: str = "rate(5 minutes)"
-    checkout_state_machine_arn: str | None = None
 
     @property
     def default_tags(self) -> dict[str, str]:
@@ -165,17 +164,6 @@ def _schedule(problems: list[str]) -> Callable[[Any], str]:
     return parse
 
 
-def _state_machine_arn(problems: list[str]) -> Callable[[Any], str]:
-    pattern = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
-
-    def parse(value: Any) -> str:
-        if not isinstance(value, str) or not pattern.match(value):
-            problems.append(f"checkoutStateMachineArn: not a state machine ARN: {value!r}")
-        return str(value)
-
-    return parse
-
-
 def _parsers(problems: list[str]) -> dict[str, tuple[str, Callable[[Any], Any]]]:
     """Config key → (settings field, parser). Parsers record problems instead of raising."""
     return {
@@ -189,7 +177,6 @@ def _parsers(problems: list[str]) -> dict[str, tuple[str, Callable[[Any], Any]]]
         "paymentLimit": ("payment_limit", _positive_number("paymentLimit", problems)),
         "pendingOrderTtlMinutes": ("pending_order_ttl_minutes", _positive_int("pendingOrderTtlMinutes", problems)),
         "expireOrdersSchedule": ("expire_orders_schedule", _schedule(problems)),
-        "checkoutStateMachineArn": ("checkout_state_machine_arn", _state_machine_arn(problems)),
     }
 
 

@@ -6,6 +6,7 @@ from components.fanout import FanOut, FanOutArgs, FanOutSubscriber, SubscriberOu
 from components.function import AsyncInvokeConfig, Function, FunctionAlarms, FunctionArgs
 from components.iam import Grant, grant, idempotency_grant, kms_use_grant, star_grant
 from components.queue import FailureQueue, FailureQueueArgs, Queue, QueueArgs, QueueSender
+from components.saga import Saga, SagaArgs, SagaHandler, SagaRetry, SagaStep, state_machine_arn_for
 from components.table import GlobalIndex, KeyAttribute, Table, TableArgs
 from components.validation import ArgumentError
 
@@ -33,6 +34,11 @@ __all__ = [
     "QueueArgs",
     "QueueSender",
     "ReadModel",
+    "Saga",
+    "SagaArgs",
+    "SagaHandler",
+    "SagaRetry",
+    "SagaStep",
     "SubscriberOutputs",
     "Table",
     "TableArgs",
@@ -41,4 +47,5 @@ __all__ = [
     "idempotency_grant",
     "kms_use_grant",
     "star_grant",
+    "state_machine_arn_for",
 ]

@@ -22,7 +22,7 @@ from components.runtime import current_account
 from components.saga_definition import TRANSIENT_ERRORS, HandlerPlan, RetryPolicy, StepPlan, build_definition
 from components.validation import Problems
 
-__all__ = ["Saga", "SagaArgs", "SagaHandler", "SagaRetry", "SagaStep"]
+__all__ = ["Saga", "SagaArgs", "SagaHandler", "SagaRetry", "SagaStep", "state_machine_arn_for"]
 
 LOG_DELIVERY_ACTIONS = [
     "logs:CreateLogDelivery",
@@ -152,6 +152,16 @@ def saga_problems(args: SagaArgs) -> list[str]:
         p.check(timeout < bound, f"execution_timeout_seconds {timeout} must be shorter than the bound {bound}")
     p.int_range("task_timeout_margin_seconds", args.get("task_timeout_margin_seconds", 5), 1, 300)
     return p.items
+
+
+def state_machine_arn_for(
+    name: str, region: pulumi.Input[str], account_id: pulumi.Input[str], partition: str = "aws"
+) -> pulumi.Output[str]:
+    """The ARN the Saga called ``name`` will have: its state machine's name is known before it exists, so a
+    starter (a FanOut subscriber) can be granted ``states:StartExecution`` on it without a dependency cycle."""
+    return pulumi.Output.format(
+        "arn:{0}:states:{1}:{2}:stateMachine:{3}", partition, region, account_id, physical_name(name, 80)
+    )
 
 
 class Saga(pulumi.ComponentResource):

@@ -199,13 +199,6 @@ def test_each_subscriber_writes_only_what_it_owns(stack: ProgramRun):
     assert functions["order-events-big-orders-consumer"]["handler"] == "order_events.big_orders.handler"
 
 
-def test_checkout_arn_can_come_from_config():
-    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:elsewhere"
-    run = run_program(OfflineMocks(), "dev", {**stack_config("dev"), "serverless-orders:checkoutStateMachineArn": arn})
-    fn = run.named("order-events-fulfilment-consumer-policy")
-    assert arn in fn.inputs["policy"]
-
-
 def test_orders_cqrs_feeds_the_fanout_topic(stack: ProgramRun):
     write = stack.named("orders-table", "aws:dynamodb/table:Table").inputs
     assert write["hashKey"] == "order_id"

@@ -1,0 +1,58 @@
+"""The saga state every step receives: the canonical checkout input (plus what earlier states added)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import boto3
+
+from handler_runtime.errors import MalformedMessage
+from handler_runtime.validation import FieldReader, ValidationFailed
+
+__all__ = ["Checkout", "cancellation_codes", "dynamodb", "parse_checkout", "table"]
+
+
+@dataclass(frozen=True)
+class Checkout:
+    order_id: str
+    customer_id: str
+    items: dict[str, int]  # sku → quantity (duplicates merged: one transaction action per item)
+    total: Decimal
+
+
+def parse_checkout(state: object) -> Checkout:
+    reader = FieldReader(state)
+    order_id = reader.string("order_id")
+    customer_id = reader.string("customer_id")
+    items: dict[str, int] = {}
+    for item in reader.objects("items", min_items=1, max_items=25):
+        sku, qty = item.string("sku"), item.integer("qty", minimum=1)
+        if sku is not None and qty is not None:
+            items[sku] = items.get(sku, 0) + qty
+    total = reader.number("total", greater_than=0)
+    try:
+        reader.raise_if_invalid()
+    except ValidationFailed as invalid:
+        raise MalformedMessage(f"not a checkout input: {invalid}") from invalid
+    assert order_id and customer_id and total is not None
+    return Checkout(order_id, customer_id, items, total)
+
+
+@cache
+def dynamodb() -> Any:
+    return boto3.client("dynamodb")
+
+
+@cache
+def table(env_var: str) -> Any:
+    resource: Any = boto3.resource("dynamodb")
+    return resource.Table(os.environ[env_var])
+
+
+def cancellation_codes(error: Any) -> list[str]:
+    """The per-item codes of a cancelled transaction ('None' where the item was fine)."""
+    return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
