@@ -1,0 +1,192 @@
+"""The checkout saga really executing in moto's Step Functions, its Lambdas run in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from checkout_harness import CheckoutCloud, declared_stack, deploy_checkout
+from moto import mock_aws
+
+from localcloud.lambda_runtime import InvocationError, LocalFunction, moto_runs_lambdas_in_process
+from localcloud.program import ProgramRun
+
+STOCK = {"sku-apple": 10, "sku-pear": 5}
+
+
+@pytest.fixture(scope="module")
+def declared() -> ProgramRun:
+    return declared_stack()
+
+
+@pytest.fixture
+def registry(declared, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, LocalFunction]]:
+    import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier
+
+    # Retry waits are skipped (not the retry logic): only the retrier's own reference to the time module changes.
+    monkeypatch.setattr(retrier, "time", SimpleNamespace(sleep=lambda seconds: None))
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), moto_runs_lambdas_in_process() as reg:
+        yield reg
+
+
+@pytest.fixture
+def cloud(declared, registry) -> CheckoutCloud:
+    return deploy_checkout(declared, registry, STOCK)
+
+
+def output(execution: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(execution["output"])
+
+
+def history(execution: dict[str, Any]) -> list[str]:
+    """Names of the Task states that were entered, in order."""
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"]
+
+
+def wrap(registry: dict[str, LocalFunction], cloud: CheckoutCloud, key: str, wrapper: Any) -> list[int]:
+    """Replace one function's invoke with ``wrapper(real_invoke, event, call_number)``; returns the call log."""
+    function = registry[cloud.functions[key]]
+    real = function.invoke
+    calls: list[int] = []
+
+    def invoke(event: Any) -> Any:
+        calls.append(len(calls) + 1)
+        return wrapper(real, event, len(calls))
+
+    function.invoke = invoke  # type: ignore[method-assign]
+    return calls
+
+
+def test_success_confirms_the_order_with_stock_taken_and_payment_charged(cloud: CheckoutCloud):
+    execution = cloud.run(cloud.place_pending_order("o-ok", {"sku-apple": 3, "sku-pear": 1}, 120.5))
+    assert execution["status"] == "SUCCEEDED"
+    assert output(execution) == {"outcome": "COMPLETED"}
+    assert history(execution) == ["reserve-inventory", "charge-payment", "confirm-order"]
+    order = cloud.item("ORDERS_TABLE", "o-ok")
+    assert (order["status"], order["version"]) == ("CONFIRMED", 2)
+    assert (cloud.stock("sku-apple"), cloud.stock("sku-pear")) == (7, 4)
+    assert cloud.item("PAYMENTS_TABLE", "o-ok")["status"] == "CHARGED"
+    assert cloud.item("RESERVATIONS_TABLE", "o-ok")["status"] == "RESERVED"
+
+
+def test_out_of_stock_cancels_with_nothing_taken(cloud: CheckoutCloud):
+    execution = cloud.run(cloud.place_pending_order("o-short", {"sku-apple": 3, "sku-pear": 6}, 50))
+    assert execution["status"] == "SUCCEEDED"
+    assert output(execution) == {"outcome": "CANCELLED", "reason": "OutOfStock"}
+    assert history(execution) == ["reserve-inventory", "compensate-reserve-inventory", "finalize"]
+    order = cloud.item("ORDERS_TABLE", "o-short")
+    assert (order["status"], order["reason"]) == ("CANCELLED", "OutOfStock")
+    assert (cloud.stock("sku-apple"), cloud.stock("sku-pear")) == (10, 5), "all or nothing"
+    assert cloud.item("PAYMENTS_TABLE", "o-short") == {}
+    assert cloud.item("RESERVATIONS_TABLE", "o-short") == {}
+
+
+def test_unknown_sku_counts_as_no_stock(cloud: CheckoutCloud):
+    execution = cloud.run(cloud.place_pending_order("o-ghost", {"sku-ghost": 1}, 5))
+    assert output(execution) == {"outcome": "CANCELLED", "reason": "OutOfStock"}
+
+
+def test_payment_declined_compensates_reserve_and_charge_in_reverse(cloud: CheckoutCloud):
+    execution = cloud.run(cloud.place_pending_order("o-big", {"sku-apple": 2}, 1500))
+    assert output(execution) == {"outcome": "CANCELLED", "reason": "PaymentDeclined"}
+    assert history(execution) == [
+        "reserve-inventory",
+        "charge-payment",
+        "compensate-charge-payment",
+        "compensate-reserve-inventory",
+        "finalize",
+    ]
+    assert cloud.item("ORDERS_TABLE", "o-big")["reason"] == "PaymentDeclined"
+    assert cloud.stock("sku-apple") == 10, "stock restored"
+    assert cloud.item("RESERVATIONS_TABLE", "o-big")["status"] == "RELEASED"
+    assert cloud.item("PAYMENTS_TABLE", "o-big") == {}, "nothing was charged"
+
+
+def test_an_order_that_expired_meanwhile_is_never_confirmed(cloud: CheckoutCloud, registry):
+    def charge_then_expire(real: Any, event: Any, call: int) -> Any:
+        result = real(event)
+        cloud.table("ORDERS_TABLE").update_item(
+            Key={"order_id": event["order_id"]},
+            UpdateExpression="SET #s = :expired",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":expired": "EXPIRED"},
+        )
+        return result
+
+    wrap(registry, cloud, "charge-payment", charge_then_expire)
+    execution = cloud.run(cloud.place_pending_order("o-late", {"sku-apple": 4}, 80))
+    assert output(execution) == {"outcome": "CANCELLED", "reason": "OrderNotPending"}
+    assert history(execution)[-4:] == [
+        "confirm-order",
+        "compensate-charge-payment",
+        "compensate-reserve-inventory",
+        "finalize",
+    ]
+    assert cloud.item("ORDERS_TABLE", "o-late")["status"] == "EXPIRED", "a final state never changes"
+    assert cloud.stock("sku-apple") == 10
+    assert cloud.item("PAYMENTS_TABLE", "o-late")["status"] == "REFUNDED"
+
+
+def test_an_order_no_longer_pending_is_refused_at_reservation(cloud: CheckoutCloud):
+    checkout_input = cloud.place_pending_order("o-gone", {"sku-apple": 1}, 10)
+    cloud.table("ORDERS_TABLE").update_item(
+        Key={"order_id": "o-gone"},
+        UpdateExpression="SET #s = :expired",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":expired": "EXPIRED"},
+    )
+    execution = cloud.run(checkout_input)
+    assert output(execution) == {"outcome": "CANCELLED", "reason": "OrderNotPending"}
+    assert cloud.stock("sku-apple") == 10
+    assert cloud.item("ORDERS_TABLE", "o-gone")["status"] == "EXPIRED"
+
+
+def test_a_transient_error_is_retried_and_succeeds(cloud: CheckoutCloud, registry):
+    def flaky(real: Any, event: Any, call: int) -> Any:
+        if call == 1:
+            raise InvocationError("TransientError", "dependency briefly unavailable", [])
+        return real(event)
+
+    calls = wrap(registry, cloud, "reserve-inventory", flaky)
+    execution = cloud.run(cloud.place_pending_order("o-flaky", {"sku-pear": 2}, 30))
+    assert output(execution) == {"outcome": "COMPLETED"}
+    assert calls == [1, 2]
+    assert cloud.stock("sku-pear") == 3
+
+
+def test_a_business_error_is_never_retried(cloud: CheckoutCloud, registry):
+    calls = wrap(registry, cloud, "charge-payment", lambda real, event, call: real(event))
+    cloud.run(cloud.place_pending_order("o-declined", {"sku-pear": 1}, 5000))
+    assert calls == [1]
+
+
+def test_a_step_that_did_its_side_effect_and_then_failed_is_still_compensated(cloud: CheckoutCloud, registry):
+    def charge_then_crash(real: Any, event: Any, call: int) -> Any:
+        real(event)  # the payment is CHARGED ...
+        raise InvocationError("GatewayTimeout", "the provider answered too late", [])  # ... and then it fails
+
+    wrap(registry, cloud, "charge-payment", charge_then_crash)
+    execution = cloud.run(cloud.place_pending_order("o-crash", {"sku-apple": 1}, 40))
+    assert output(execution) == {"outcome": "CANCELLED", "reason": "GatewayTimeout"}
+    assert cloud.item("PAYMENTS_TABLE", "o-crash")["status"] == "REFUNDED"
+    assert cloud.stock("sku-apple") == 10
+
+
+def test_a_compensation_that_keeps_failing_ends_in_compensation_failed(cloud: CheckoutCloud, registry):
+    def broken(real: Any, event: Any, call: int) -> Any:
+        raise InvocationError("TransientError", "inventory unreachable", [])
+
+    calls = wrap(registry, cloud, "reserve-inventory-compensation", broken)
+    execution = cloud.run(cloud.place_pending_order("o-stuck", {"sku-apple": 1}, 2000))
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "CompensationFailed"
+    assert len(calls) == 6  # the first try and 5 retries
+    order = cloud.item("ORDERS_TABLE", "o-stuck")
+    assert order["status"] == "PENDING", "nothing marks the order: a human looks at it"
+    assert cloud.stock("sku-apple") == 9, "the stuck reservation is still held"
