@@ -223,3 +223,46 @@ def test_orders_cqrs_feeds_the_fanout_topic(stack: ProgramRun):
     assert stack.outputs["place_order_function"] == f"serverless-orders-{stack.stack}-orders-place-order"
     assert stack.outputs["orders_table"] == "orders-table"
     assert stack.outputs["customer_orders_table"] == "orders-customer-orders"
+
+
+def test_fulfilment_starts_the_checkout_saga_the_stack_declares(stack: ProgramRun):
+    saga_arn = stack.outputs["checkout_state_machine_arn"]
+    assert saga_arn == f"arn:aws:states:us-east-1:123456789012:stateMachine:serverless-orders-{stack.stack}-checkout"
+    functions = {f.name: f.inputs for f in stack.of_type("aws:lambda/function:Function")}
+    assert functions["order-events-fulfilment-consumer"]["environment"]["variables"]["CHECKOUT_STATE_MACHINE_ARN"] == (
+        saga_arn
+    )
+    definition = json.loads(stack.named("checkout", "aws:sfn/stateMachine:StateMachine").inputs["definition"])
+    assert [s for s in definition["States"] if definition["States"][s]["Type"] == "Task"] == [
+        "reserve-inventory",
+        "compensate-reserve-inventory",
+        "charge-payment",
+        "compensate-charge-payment",
+        "confirm-order",
+        "finalize",
+    ]
+    assert definition["TimeoutSeconds"] < 15 * 60, "shorter than pendingOrderTtlMinutes"
+    limit = functions["checkout-charge-payment"]["environment"]["variables"]["PAYMENT_LIMIT"]
+    assert float(limit) == 1000
+
+
+def test_saga_steps_write_only_their_tables(stack: ProgramRun):
+    def writes(function: str) -> dict[str, list[str]]:
+        policy = json.loads(stack.named(f"checkout-{function}-policy").inputs["policy"])
+        found: dict[str, list[str]] = {}
+        for statement in policy["Statement"]:
+            for action in statement["Action"]:
+                if action.startswith("dynamodb:"):
+                    resources = statement["Resource"]
+                    found.setdefault(action, []).extend([resources] if isinstance(resources, str) else resources)
+        return {k: sorted(v) for k, v in found.items()}
+
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/{}".format
+    assert writes("reserve-inventory") == {
+        "dynamodb:ConditionCheckItem": [table("orders-table")],
+        "dynamodb:PutItem": [table("reservations")],
+        "dynamodb:UpdateItem": [table("inventory")],
+    }
+    assert writes("charge-payment") == {"dynamodb:PutItem": [table("payments")]}
+    assert writes("charge-payment-compensation") == {"dynamodb:UpdateItem": [table("payments")]}
+    assert writes("final") == {"dynamodb:UpdateItem": [table("orders-table")]}

@@ -1,0 +1,233 @@
+"""The Saga component and its generated definition under Pulumi mocks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, iam_findings, statements
+from statelint.linter import Linter
+
+from components import ArgumentError, Saga, SagaArgs
+from components.saga_definition import TRANSIENT_ERRORS, HandlerPlan, RetryPolicy, StepPlan, build_definition
+
+HANDLER = {"handler_package": "sample", "handler": "app.handler"}
+
+
+def saga_args(steps: int = 3, **overrides: Any) -> SagaArgs:
+    base: dict[str, Any] = {
+        "alarm_topic_arn": TOPIC,
+        "handlers_root": FIXTURE_HANDLERS,
+        "steps": [
+            {
+                "name": f"step-{i}",
+                "action": {**HANDLER, "timeout_seconds": 10 + i},
+                **({"compensation": dict(HANDLER)} if i % 3 != 1 else {}),  # step-1, step-4: nothing to undo
+                "business_errors": [f"Refused{i}"],
+            }
+            for i in range(steps)
+        ],
+        "final_handler": dict(HANDLER),
+    }
+    base.update(overrides)
+    return base  # type: ignore[return-value]
+
+
+def definition_of(run) -> dict[str, Any]:
+    [machine] = run.of_type("aws:sfn/stateMachine:StateMachine")
+    return json.loads(machine.inputs["definition"])
+
+
+def tasks(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
+
+
+def walk_compensations(definition: dict[str, Any], failed_step: str) -> list[str]:
+    """The states a failure of ``failed_step`` goes through until the saga ends."""
+    state = definition["States"][failed_step]["Catch"][-1]["Next"]
+    path = []
+    while definition["States"][state]["Type"] not in {"Succeed", "Fail"}:
+        path.append(state)
+        state = definition["States"][state]["Next"]
+    return path
+
+
+@pytest.mark.parametrize("steps", [1, 3, 7])
+def test_definition_is_valid_asl(declare, steps: int):
+    run = declare(lambda: Saga("checkout", saga_args(steps)))
+    definition = definition_of(run)
+    assert Linter.validate(definition) == []
+    assert definition["StartAt"] == "step-0"
+    assert len([n for n in definition["States"] if n.startswith("step-")]) == steps
+
+
+def test_statelint_would_catch_a_broken_definition():
+    broken = build_definition(
+        [StepPlan("a", HandlerPlan("arn:aws:lambda:us-east-1:1:function:a", 3))],
+        HandlerPlan("arn:aws:lambda:us-east-1:1:function:f", 3),
+        execution_timeout_seconds=60,
+        compensation_retry=RetryPolicy(),
+    )
+    broken["States"]["a"]["Next"] = "nowhere"
+    assert Linter.validate(broken) != []
+
+
+@pytest.mark.parametrize("steps", [1, 3, 7])
+def test_every_task_retries_with_backoff_and_full_jitter(declare, steps: int):
+    definition = definition_of(declare(lambda: Saga("checkout", saga_args(steps))))
+    for name, task in tasks(definition).items():
+        [retrier] = task["Retry"]
+        assert retrier["JitterStrategy"] == "FULL", name
+        assert isinstance(retrier["BackoffRate"], float) and retrier["BackoffRate"] > 1, name
+        assert retrier["MaxDelaySeconds"] >= retrier["IntervalSeconds"], name
+        if name.startswith("step-"):
+            assert retrier["ErrorEquals"] == TRANSIENT_ERRORS, "business errors are never retried"
+            assert retrier["MaxAttempts"] == 3
+        else:
+            assert retrier["ErrorEquals"] == ["States.ALL"], "compensations retry anything"
+            assert retrier["MaxAttempts"] == 5
+            assert task["Catch"] == [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.compensation_error", "Next": "CompensationFailed"}
+            ]
+
+
+def test_failures_compensate_every_started_step_in_reverse(declare):
+    definition = definition_of(declare(lambda: Saga("checkout", saga_args(7))))
+    # step-1 and step-4 have no compensation: they are skipped, everything else that started is undone.
+    assert walk_compensations(definition, "step-0") == ["compensate-step-0", "finalize", "cancelled"]
+    assert walk_compensations(definition, "step-1") == ["compensate-step-0", "finalize", "cancelled"]
+    assert walk_compensations(definition, "step-5") == [
+        "compensate-step-5",
+        "compensate-step-3",
+        "compensate-step-2",
+        "compensate-step-0",
+        "finalize",
+        "cancelled",
+    ]
+    step = definition["States"]["step-2"]
+    assert step["Catch"] == [
+        {"ErrorEquals": ["Refused2"], "ResultPath": "$.error", "Next": "compensate-step-2"},
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "compensate-step-2"},
+    ]
+    assert definition["States"]["cancelled"]["Parameters"] == {"outcome": "CANCELLED", "reason.$": "$.error.Error"}
+    assert definition["States"]["cancelled"]["Next"] == "saga-cancelled"
+    assert definition["States"]["saga-cancelled"] == {"Type": "Succeed"}
+    assert definition["States"]["CompensationFailed"]["Type"] == "Fail"
+    assert definition["States"]["CompensationFailed"]["Error"] == "CompensationFailed"
+    assert definition["States"]["step-6"]["Next"] == "completed"
+
+
+def test_task_timeouts_exceed_function_timeouts(declare):
+    run = declare(lambda: Saga("checkout", saga_args(3, task_timeout_margin_seconds=7)))
+    definition = definition_of(run)
+    functions = {f.inputs["name"]: f.inputs["timeout"] for f in run.of_type("aws:lambda/function:Function")}
+    for name, task in tasks(definition).items():
+        function = task["Parameters"]["FunctionName"].rsplit(":", 1)[1]
+        assert task["TimeoutSeconds"] == functions[function] + 7, name
+    assert definition["TimeoutSeconds"] == 300
+
+
+def test_role_invokes_exactly_its_functions(declare):
+    run = declare(lambda: Saga("checkout", saga_args(3)))
+    function_arns = sorted(f.state["arn"] for f in run.of_type("aws:lambda/function:Function"))
+    assert len(function_arns) == 3 + 2 + 1  # actions, compensations (step-1 has none), final
+    policy = {tuple(s["Action"]): s["Resource"] for s in statements(run.named("checkout-policy"))}
+    assert sorted(policy[("lambda:InvokeFunction",)]) == function_arns
+    assert (
+        policy[
+            tuple(
+                sorted(
+                    [
+                        "logs:CreateLogDelivery",
+                        "logs:DeleteLogDelivery",
+                        "logs:DescribeLogGroups",
+                        "logs:DescribeResourcePolicies",
+                        "logs:GetLogDelivery",
+                        "logs:ListLogDeliveries",
+                        "logs:PutResourcePolicy",
+                        "logs:UpdateLogDelivery",
+                    ]
+                )
+            )
+        ]
+        == "*"
+    )
+    trust = statements(run.named("checkout-role"), "assumeRolePolicy")[0]
+    assert trust["Principal"] == {"Service": "states.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    assert iam_findings(run)[1] == []
+
+
+def test_logging_tracing_and_alarms(declare):
+    run = declare(lambda: Saga("checkout", saga_args(2, log_retention_days=14)))
+    [machine] = run.of_type("aws:sfn/stateMachine:StateMachine")
+    assert machine.inputs["type"] == "STANDARD"
+    assert machine.inputs["name"] == "serverless-orders-test-checkout"
+    assert machine.inputs["tracingConfiguration"] == {"enabled": True}
+    logging = machine.inputs["loggingConfiguration"]
+    assert (logging["level"], logging["includeExecutionData"]) == ("ALL", True)
+    log_group = run.named("checkout-logs").inputs
+    assert log_group["name"] == "/aws/vendedlogs/states/serverless-orders-test-checkout"
+    assert log_group["retentionInDays"] == 14
+    assert logging["logDestination"].startswith("arn:aws:logs:") and logging["logDestination"].endswith(":*")
+    alarms = {
+        a.inputs["metricName"]: a.inputs
+        for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs["namespace"] == "AWS/States"
+    }
+    assert set(alarms) == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionThrottled", "ExecutionsAborted"}
+    assert all(a["dimensions"] == {"StateMachineArn": machine.state["arn"]} for a in alarms.values())
+
+
+def test_retry_overrides(declare):
+    args = saga_args(1, compensation_retry={"max_attempts": 8, "max_delay_seconds": 60})
+    args["steps"][0]["retry"] = {"max_attempts": 2, "interval_seconds": 3, "backoff_rate": 1.5, "max_delay_seconds": 9}
+    definition = definition_of(declare(lambda: Saga("checkout", args)))
+    assert definition["States"]["step-0"]["Retry"][0] | {"ErrorEquals": []} == {
+        "ErrorEquals": [],
+        "IntervalSeconds": 3,
+        "MaxAttempts": 2,
+        "BackoffRate": 1.5,
+        "MaxDelaySeconds": 9,
+        "JitterStrategy": "FULL",
+    }
+    assert definition["States"]["compensate-step-0"]["Retry"][0]["MaxAttempts"] == 8
+    assert definition["States"]["finalize"]["Retry"][0]["MaxDelaySeconds"] == 60
+
+
+def test_every_problem_is_reported_at_once(declare):
+    bad = saga_args(
+        2,
+        execution_timeout_seconds=900,
+        execution_timeout_bound_seconds=900,
+        compensation_retry={"backoff_rate": 0.5},
+    )
+    bad["steps"][0]["business_errors"] = ["TransientError", "bad name"]
+    bad["steps"][0]["retry"] = {"max_attempts": 11, "interval_seconds": 10, "max_delay_seconds": 5}
+    bad["steps"][1]["name"] = "Step One"
+    bad["steps"][1]["action"] = {"handler_package": "sample", "handler": "app.handler", "timeout_seconds": 0}
+    bad["steps"].append({"name": "step-0"})  # type: ignore[typeddict-item]
+    del bad["final_handler"]
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Saga("checkout", bad))
+    text = "\n".join(caught.value.problems)
+    for fragment in [
+        "steps: duplicate name 'step-0'",
+        "steps[0] (step-0): 'TransientError' is retried as a transient error; it cannot be a business error",
+        "steps[0] (step-0): business error 'bad name' is not an error name",
+        "steps[0] (step-0).retry.max_attempts must be between 0 and 10, got 11",
+        "steps[0] (step-0).retry.max_delay_seconds must be >= interval_seconds",
+        "steps[1] (Step One): name must be lower-case letters",
+        "steps[1] (Step One).action: timeout_seconds must be between 1 and 900",
+        "steps[2] (step-0): an action handler is required",
+        "final_handler is required",
+        "compensation_retry.backoff_rate must be in [1, 10], got 0.5",
+        "execution_timeout_seconds 900 must be shorter than the bound 900",
+    ]:
+        assert fragment in text, text
+
+
+def test_no_steps(declare):
+    with pytest.raises(ArgumentError, match="steps: at least one step is required"):
+        declare(lambda: Saga("checkout", saga_args(0)))
