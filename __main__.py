@@ -10,7 +10,17 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components import AlarmTopic, Cqrs, FanOut, Saga, Table, grant, idempotency_grant, state_machine_arn_for
+from components import (
+    AlarmTopic,
+    Cqrs,
+    FanOut,
+    Saga,
+    ScheduledJob,
+    Table,
+    grant,
+    idempotency_grant,
+    state_machine_arn_for,
+)
 from stack_settings import settings_from_pulumi
 
 settings = settings_from_pulumi()
@@ -113,6 +123,8 @@ order_events = FanOut(
     opts=on_aws,
 )
 
+STATUS_INDEX = "status-created_at"  # PENDING orders by age, for the expiry job
+
 # Orders: place-order writes the write model; its stream feeds the customer summary and the domain events.
 orders = Cqrs(
     "orders",
@@ -125,7 +137,7 @@ orders = Cqrs(
             "partition_key": {"name": "order_id", "type": "S"},
             "global_indexes": [
                 {
-                    "name": "status-created_at",
+                    "name": STATUS_INDEX,
                     "partition_key": {"name": "status", "type": "S"},
                     "sort_key": {"name": "created_at", "type": "S"},
                 }
@@ -233,6 +245,35 @@ checkout = Saga(
     opts=on_aws,
 )
 
+# Expiry: PENDING orders older than the TTL become EXPIRED, on a schedule, never two runs at once.
+expire_orders = ScheduledJob(
+    "expire-orders",
+    {
+        "schedule": settings.expire_orders_schedule,
+        "handler_package": "expiry",
+        "handler": "expire_orders.handler",
+        "alarm_topic_arn": alarms.topic_arn,
+        "timeout_seconds": 60,
+        "log_retention_days": settings.log_retention_days,
+        "log_level": settings.log_level,
+        "environment": {
+            "ORDERS_TABLE": orders.write_table_name,
+            "STATUS_INDEX": STATUS_INDEX,
+            "PENDING_ORDER_TTL_MINUTES": str(settings.pending_order_ttl_minutes),
+            "IDEMPOTENCY_TABLE": idempotency.table_name,
+        },
+        "grants": [
+            grant(["dynamodb:Query"], [pulumi.Output.concat(orders.write_table_arn, "/index/", STATUS_INDEX)]),
+            grant(["dynamodb:UpdateItem"], [orders.write_table_arn]),
+            idempotency_grant(idempotency.table_arn),
+        ],
+    },
+    opts=on_aws,
+)
+
+pulumi.export("expire_orders_function", expire_orders.function_name)
+pulumi.export("expire_orders_schedule", expire_orders.schedule_name)
+pulumi.export("expire_orders_schedule_group", expire_orders.group_name)
 pulumi.export("checkout_state_machine_arn", checkout.state_machine_arn)
 pulumi.export("place_order_function", orders.command_functions["place-order"].function_name)
 pulumi.export("orders_table", orders.write_table_name)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.alarm_topic import EMAIL_PATTERN
+from components.schedule_expression import ScheduleError, parse_schedule
 from components.validation import LOG_LEVELS, LOG_RETENTION_DAYS, ArgumentError
 
 __all__ = ["KNOWN_KEYS", "ConfigError", "StackSettings", "load_settings", "settings_from_pulumi"]
@@ -154,11 +155,11 @@ def _inventory(problems: list[str]) -> Callable[[Any], dict[str, int]]:
 
 
 def _schedule(problems: list[str]) -> Callable[[Any], str]:
-    pattern = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$")
-
     def parse(value: Any) -> str:
-        if not isinstance(value, str) or not pattern.match(value):
-            problems.append(f"expireOrdersSchedule: must be rate(N unit) or cron(...); got {value!r}")
+        try:
+            parse_schedule(str(value))
+        except ScheduleError as error:
+            problems.append(f"expireOrdersSchedule: {error}")
         return str(value)
 
     return parse

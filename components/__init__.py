@@ -7,6 +7,7 @@ from components.function import AsyncInvokeConfig, Function, FunctionAlarms, Fun
 from components.iam import Grant, grant, idempotency_grant, kms_use_grant, star_grant
 from components.queue import FailureQueue, FailureQueueArgs, Queue, QueueArgs, QueueSender
 from components.saga import Saga, SagaArgs, SagaHandler, SagaRetry, SagaStep, state_machine_arn_for
+from components.scheduled_job import ScheduledJob, ScheduledJobArgs
 from components.table import GlobalIndex, KeyAttribute, Table, TableArgs
 from components.validation import ArgumentError
 
@@ -39,6 +40,8 @@ __all__ = [
     "SagaHandler",
     "SagaRetry",
     "SagaStep",
+    "ScheduledJob",
+    "ScheduledJobArgs",
     "SubscriberOutputs",
     "Table",
     "TableArgs",

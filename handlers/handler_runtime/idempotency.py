@@ -60,17 +60,18 @@ class Idempotency:
         self.config.register_lambda_context(context)
 
     def function(self, fn: Callable[..., Result]) -> Callable[..., Result]:
-        """Wrap ``fn(payload=...)``: a repeated payload key returns the first result without running ``fn``."""
+        """Wrap ``fn(payload=..., **others)``: a repeated payload key returns the first result without running
+        ``fn``. Only ``payload`` is hashed; other keyword arguments (a Lambda context, say) pass through."""
         built: list[Callable[..., Result]] = []  # decorated on first call: the persistence layer needs boto3
 
         @functools.wraps(fn)
-        def call(*, payload: dict[str, Any]) -> Result:
+        def call(*, payload: dict[str, Any], **others: Any) -> Result:
             if not built:
                 built.append(
                     idempotent_function(
                         data_keyword_argument="payload", config=self.config, persistence_store=self.persistence
                     )(fn)
                 )
-            return built[0](payload=payload)
+            return built[0](payload=payload, **others)
 
         return call

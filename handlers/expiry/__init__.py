@@ -1,0 +1,1 @@
+"""The expire-orders scheduled job."""
