@@ -266,3 +266,30 @@ def test_saga_steps_write_only_their_tables(stack: ProgramRun):
     assert writes("charge-payment") == {"dynamodb:PutItem": [table("payments")]}
     assert writes("charge-payment-compensation") == {"dynamodb:UpdateItem": [table("payments")]}
     assert writes("final") == {"dynamodb:UpdateItem": [table("orders-table")]}
+
+
+def test_expire_orders_job(stack: ProgramRun):
+    schedule = stack.named("expire-orders", "aws:scheduler/schedule:Schedule").inputs
+    assert schedule["scheduleExpression"] == stack_config(stack.stack)["serverless-orders:expireOrdersSchedule"]
+    assert stack.outputs["expire_orders_schedule"] == f"serverless-orders-{stack.stack}-expire-orders"
+    assert stack.outputs["expire_orders_schedule_group"] == f"serverless-orders-{stack.stack}-expire-orders"
+    assert stack.outputs["expire_orders_function"] == f"serverless-orders-{stack.stack}-expire-orders-function"
+    policy = json.loads(stack.named("expire-orders-function-policy").inputs["policy"])
+    grants: dict[str, list[str]] = {}
+    for statement in policy["Statement"]:
+        for action in statement["Action"]:
+            if action.startswith("dynamodb:"):
+                grants.setdefault(action, []).append(statement["Resource"])
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/{}".format
+    assert grants["dynamodb:Query"] == [table("orders-table") + "/index/status-created_at"]
+    assert sorted(grants["dynamodb:UpdateItem"]) == [table("idempotency"), table("orders-table")]
+    assert grants["dynamodb:PutItem"] == [table("idempotency")], "it writes orders only through UpdateItem"
+    env = stack.named("expire-orders-function", "aws:lambda/function:Function").inputs["environment"]["variables"]
+    assert env["PENDING_ORDER_TTL_MINUTES"] == "15"
+    assert env["STATUS_INDEX"] == "status-created_at"
+
+
+def test_bad_expiry_schedule_is_a_config_error():
+    config = {**stack_config("dev"), "serverless-orders:expireOrdersSchedule": "cron(0 12 * * MON *)"}
+    with pytest.raises(ConfigError, match="expireOrdersSchedule: cron: exactly one of day-of-month and day-of-week"):
+        run_program(OfflineMocks(), "dev", config)
