@@ -7,7 +7,6 @@ optional reserved concurrency and async invoke config, and alarms on Errors, Thr
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +19,7 @@ from components.alarms import AlarmSpec, metric_alarm
 from components.archive import HANDLERS_ROOT, build_archive, handler_problems
 from components.iam import STAR_RESOURCE_ACTIONS, Grant, grant, grant_problems, policy_document, star_grant
 from components.naming import physical_name
+from components.roles import service_role
 from components.runtime import ARCHITECTURE, LAMBDA_RUNTIME, current_account, current_region, powertools_layer_arn
 from components.validation import LOG_LEVELS, Problems
 
@@ -188,23 +188,7 @@ class Function(pulumi.ComponentResource):
             grants.append(grant(["sqs:SendMessage"], [async_config["on_failure_queue_arn"]]))
         grants.extend(args.get("grants", []))
 
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-            description=f"Execution role of {fn_name}",
-            opts=child,
-        )
+        role = service_role(f"{name}-role", "lambda.amazonaws.com", f"Execution role of {fn_name}", self)
         policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy_document(grants), opts=child)
 
         archive = build_archive(args["handler_package"], Path(args.get("handlers_root", HANDLERS_ROOT)))

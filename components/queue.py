@@ -9,7 +9,7 @@ service senders the caller names, each scoped by ``aws:SourceArn``.
 from __future__ import annotations
 
 import json
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -54,6 +54,14 @@ class QueueArgs(TypedDict):
     oldest_message_age_alarm_seconds: NotRequired[int]  # [900]
 
 
+def _sender_problems(field: str, senders: list[QueueSender]) -> list[str]:
+    p = Problems(field)
+    for index, sender in enumerate(senders):
+        p.one_of(f"{field}[{index}].service", sender.get("service"), _SENDER_SERVICES)
+        p.check(bool(sender.get("source_arn")), f"{field}[{index}].source_arn is required")
+    return p.items
+
+
 def queue_problems(args: QueueArgs) -> list[str]:
     p = Problems("queue")
     p.int_range(
@@ -69,10 +77,8 @@ def queue_problems(args: QueueArgs) -> list[str]:
         60,
         1_209_600,
     )
-    for field in ("senders", "dlq_senders"):
-        for index, sender in enumerate(args.get(field, [])):
-            p.one_of(f"{field}[{index}].service", sender.get("service"), _SENDER_SERVICES)
-            p.check(bool(sender.get("source_arn")), f"{field}[{index}].source_arn is required")
+    p.extend(_sender_problems("senders", args.get("senders", [])))
+    p.extend(_sender_problems("dlq_senders", args.get("dlq_senders", [])))
     return p.items
 
 
@@ -91,6 +97,47 @@ def _queue_policy(queue_arn: pulumi.Output[str], senders: list[QueueSender]) -> 
     return resource_policy(statements)
 
 
+def _secured_queue(
+    resource_name: str,
+    key: pulumi.Input[str] | None,
+    senders: list[QueueSender],
+    parent: pulumi.Resource,
+    **settings: Any,
+) -> aws.sqs.Queue:
+    """An SQS queue encrypted with SSE-SQS (or ``key``) and its TLS-only policy admitting ``senders``."""
+    child = pulumi.ResourceOptions(parent=parent)
+    queue = aws.sqs.Queue(
+        resource_name,
+        sqs_managed_sse_enabled=True if key is None else None,
+        kms_master_key_id=key,
+        kms_data_key_reuse_period_seconds=300 if key is not None else None,
+        opts=child,
+        **settings,
+    )
+    aws.sqs.QueuePolicy(
+        f"{resource_name}-policy", queue_url=queue.url, policy=_queue_policy(queue.arn, senders), opts=child
+    )
+    return queue
+
+
+def _depth_alarm(
+    resource_name: str, queue: aws.sqs.Queue, description: str, topic: pulumi.Input[str], parent: pulumi.Resource
+) -> None:
+    metric_alarm(
+        resource_name,
+        AlarmSpec(
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": queue.name},
+            1,
+            description,
+            statistic="Maximum",
+        ),
+        topic,
+        parent,
+    )
+
+
 class Queue(pulumi.ComponentResource):
     """A queue and its DLQ. See :class:`QueueArgs`."""
 
@@ -106,36 +153,22 @@ class Queue(pulumi.ComponentResource):
         problems = Problems(f"Queue {name!r}")
         problems.extend(queue_problems(args))
         problems.raise_if_any()
-        child = pulumi.ResourceOptions(parent=self)
-
         key = args.get("kms_key_arn")
-        sse_sqs = True if key is None else None
-        reuse = 300 if key is not None else None
-        dlq = aws.sqs.Queue(
-            f"{name}-dlq",
-            message_retention_seconds=DLQ_RETENTION_SECONDS,
-            sqs_managed_sse_enabled=sse_sqs,
-            kms_master_key_id=key,
-            kms_data_key_reuse_period_seconds=reuse,
-            opts=child,
+        max_receives = args.get("max_receive_count", DEFAULT_MAX_RECEIVE_COUNT)
+        dlq = _secured_queue(
+            f"{name}-dlq", key, args.get("dlq_senders", []), self, message_retention_seconds=DLQ_RETENTION_SECONDS
         )
-        queue = aws.sqs.Queue(
+        queue = _secured_queue(
             name,
+            key,
+            args.get("senders", []),
+            self,
             visibility_timeout_seconds=args.get("visibility_timeout_seconds", DEFAULT_VISIBILITY_SECONDS),
             message_retention_seconds=args.get("retention_seconds", DEFAULT_RETENTION_SECONDS),
             receive_wait_time_seconds=20,
             redrive_policy=dlq.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "deadLetterTargetArn": arn,
-                        "maxReceiveCount": args.get("max_receive_count", DEFAULT_MAX_RECEIVE_COUNT),
-                    }
-                )
+                lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": max_receives})
             ),
-            sqs_managed_sse_enabled=sse_sqs,
-            kms_master_key_id=key,
-            kms_data_key_reuse_period_seconds=reuse,
-            opts=child,
         )
         aws.sqs.RedriveAllowPolicy(
             f"{name}-dlq-redrive-allow",
@@ -143,29 +176,14 @@ class Queue(pulumi.ComponentResource):
             redrive_allow_policy=queue.arn.apply(
                 lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
             ),
-            opts=child,
-        )
-        aws.sqs.QueuePolicy(
-            f"{name}-policy", queue_url=queue.url, policy=_queue_policy(queue.arn, args.get("senders", [])), opts=child
-        )
-        aws.sqs.QueuePolicy(
-            f"{name}-dlq-policy",
-            queue_url=dlq.url,
-            policy=_queue_policy(dlq.arn, args.get("dlq_senders", [])),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
         topic = args["alarm_topic_arn"]
-        metric_alarm(
+        _depth_alarm(
             f"{name}-dlq-depth",
-            AlarmSpec(
-                "AWS/SQS",
-                "ApproximateNumberOfMessagesVisible",
-                {"QueueName": dlq.name},
-                1,
-                "Messages in the dead-letter queue: they failed processing and wait for a human.",
-                statistic="Maximum",
-            ),
+            dlq,
+            "Messages in the dead-letter queue: they failed processing and wait for a human.",
             topic,
             self,
         )
@@ -193,7 +211,7 @@ class Queue(pulumi.ComponentResource):
 class FailureQueueArgs(TypedDict):
     alarm_topic_arn: pulumi.Input[str]
     kms_key_arn: NotRequired[pulumi.Input[str]]  # [SSE-SQS]
-    senders: NotRequired[list[QueueSender]]  # services that send failures (e.g. scheduler.amazonaws.com)
+    senders: NotRequired[list[QueueSender]]  # services that send failures on their own (not roles)
 
 
 class FailureQueue(pulumi.ComponentResource):
@@ -210,33 +228,19 @@ class FailureQueue(pulumi.ComponentResource):
     def __init__(self, name: str, args: FailureQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-patterns:index:FailureQueue", name, None, opts)
         problems = Problems(f"FailureQueue {name!r}")
-        for index, sender in enumerate(args.get("senders", [])):
-            problems.one_of(f"senders[{index}].service", sender.get("service"), _SENDER_SERVICES)
-            problems.check(bool(sender.get("source_arn")), f"senders[{index}].source_arn is required")
+        problems.extend(_sender_problems("senders", args.get("senders", [])))
         problems.raise_if_any()
-        child = pulumi.ResourceOptions(parent=self)
-        key = args.get("kms_key_arn")
-        queue = aws.sqs.Queue(
+        queue = _secured_queue(
             name,
+            args.get("kms_key_arn"),
+            args.get("senders", []),
+            self,
             message_retention_seconds=DLQ_RETENTION_SECONDS,
-            sqs_managed_sse_enabled=True if key is None else None,
-            kms_master_key_id=key,
-            kms_data_key_reuse_period_seconds=300 if key is not None else None,
-            opts=child,
         )
-        aws.sqs.QueuePolicy(
-            f"{name}-policy", queue_url=queue.url, policy=_queue_policy(queue.arn, args.get("senders", [])), opts=child
-        )
-        metric_alarm(
+        _depth_alarm(
             f"{name}-depth",
-            AlarmSpec(
-                "AWS/SQS",
-                "ApproximateNumberOfMessagesVisible",
-                {"QueueName": queue.name},
-                1,
-                "Failure records waiting: events that could not be processed and need a look.",
-                statistic="Maximum",
-            ),
+            queue,
+            "Failure records waiting: events that could not be processed and need a look.",
             args["alarm_topic_arn"],
             self,
         )

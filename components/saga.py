@@ -18,6 +18,7 @@ from components.alarms import AlarmSpec, metric_alarm
 from components.function import Function, FunctionArgs, component_function_args, function_problems
 from components.iam import STAR_RESOURCE_ACTIONS, Grant, grant, policy_document, star_grant
 from components.naming import physical_name
+from components.roles import service_role
 from components.runtime import current_account
 from components.saga_definition import TRANSIENT_ERRORS, HandlerPlan, RetryPolicy, StepPlan, build_definition
 from components.validation import Problems
@@ -228,25 +229,12 @@ class Saga(pulumi.ComponentResource):
             opts=child,
         )
         account = current_account(self)
-        role = aws.iam.Role(
+        role = service_role(
             f"{name}-role",
-            assume_role_policy=account.apply(
-                lambda account_id: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "states.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                            }
-                        ],
-                    }
-                )
-            ),
-            description=f"Role of the {machine_name} state machine",
-            opts=child,
+            "states.amazonaws.com",
+            f"Role of the {machine_name} state machine",
+            self,
+            source_account=account,
         )
         grants: list[Grant] = [
             grant(["lambda:InvokeFunction"], [f.function_arn for f in self.functions.values()]),

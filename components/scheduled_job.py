@@ -22,6 +22,7 @@ from components.function import Function, FunctionArgs, component_function_args,
 from components.iam import Grant, grant, policy_document
 from components.naming import physical_name
 from components.queue import FailureQueue
+from components.roles import service_role
 from components.runtime import current_account
 from components.schedule_expression import Schedule, ScheduleError, parse_schedule
 from components.validation import Problems
@@ -167,25 +168,12 @@ class ScheduledJob(pulumi.ComponentResource):
             group_name = group.name
 
         account = current_account(self)
-        role = aws.iam.Role(
+        role = service_role(
             f"{name}-scheduler-role",
-            assume_role_policy=account.apply(
-                lambda account_id: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "scheduler.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                            }
-                        ],
-                    }
-                )
-            ),
-            description=f"EventBridge Scheduler role of the {name} job",
-            opts=child,
+            "scheduler.amazonaws.com",
+            f"EventBridge Scheduler role of the {name} job",
+            self,
+            source_account=account,
         )
         policy = aws.iam.RolePolicy(
             f"{name}-scheduler-policy",
