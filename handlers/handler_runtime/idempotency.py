@@ -3,7 +3,8 @@
 The table (``IDEMPOTENCY_TABLE``, key ``id``, TTL on ``expiration``) is shared by every function; records are
 keyed by function and payload key. Inside a batch handler, call :meth:`Idempotency.register` with the Lambda
 context first: without it, a record left IN_PROGRESS by a timed-out invocation blocks its redeliveries until
-the record expires instead of until the invocation's deadline.
+the record expires instead of until the invocation's deadline. A wrapped function called before any
+``register`` raises instead of silently writing such records.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class Idempotency:
         return self._persistence
 
     def register(self, context: LambdaContext) -> None:
+        """Record this invocation's context (every invocation: its deadline bounds IN_PROGRESS records)."""
         self.config.register_lambda_context(context)
 
     def function(self, fn: Callable[..., Result]) -> Callable[..., Result]:
@@ -66,6 +68,8 @@ class Idempotency:
 
         @functools.wraps(fn)
         def call(*, payload: dict[str, Any], **others: Any) -> Result:
+            if self.config.lambda_context is None:
+                raise RuntimeError(f"{fn.__qualname__}: call register(context) in the handler before using it")
             if not built:
                 built.append(
                     idempotent_function(

@@ -39,6 +39,10 @@ class ValidationFailed(ValueError):
         self.errors = errors
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
 
+    def as_dicts(self) -> list[dict[str, str]]:
+        """The errors as a handler returns them: ``[{"field": ..., "message": ...}, ...]``."""
+        return [e.as_dict() for e in self.errors]
+
 
 class FieldReader:
     """Reads typed fields from a JSON object, collecting a :class:`FieldError` for each bad one.
@@ -65,9 +69,7 @@ class FieldReader:
         self, key: str, *, required: bool = True, pattern: str | None = None, max_length: int = 256
     ) -> str | None:
         value = self.data.get(key)
-        if value is None:
-            if required:
-                self.fail(key, "is required")
+        if self._absent(key, value, required):
             return None
         if not isinstance(value, str) or not value.strip():
             self.fail(key, "must be a non-empty string")
@@ -80,9 +82,16 @@ class FieldReader:
             return None
         return value
 
+    def _absent(self, key: str, value: object, required: bool) -> bool:
+        """True when ``value`` is missing (JSON null counts as missing); a missing required field is an error."""
+        if value is None and required:
+            self.fail(key, "is required")
+        return value is None
+
     def integer(self, key: str, *, minimum: int | None = None, required: bool = True) -> int | None:
+        """An integer (an integral Decimal counts; a bool or 2.0 does not), at least ``minimum`` when given."""
         value = self.data.get(key)
-        if value is None and not required:
+        if self._absent(key, value, required):
             return None
         if isinstance(value, Decimal) and value == value.to_integral_value():
             value = int(value)
@@ -94,7 +103,7 @@ class FieldReader:
     def number(self, key: str, *, greater_than: float | None = None, required: bool = True) -> Decimal | None:
         """A JSON number as a Decimal (what DynamoDB stores); floats are converted through their repr."""
         value = self.data.get(key)
-        if value is None and not required:
+        if self._absent(key, value, required):
             return None
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             self.fail(key, "must be a number" + (f" > {greater_than:g}" if greater_than is not None else ""))
@@ -105,18 +114,30 @@ class FieldReader:
             return None
         return number
 
-    def objects(self, key: str, *, min_items: int = 0, max_items: int | None = None) -> list[FieldReader]:
-        """A list of JSON objects, each as a reader sharing this reader's errors."""
+    def array(
+        self, key: str, *, min_items: int = 0, max_items: int | None = None, required: bool = True
+    ) -> list[Any] | None:
+        """A JSON list with ``min_items`` to ``max_items`` elements (elements unchecked: see :meth:`objects`)."""
         value = self.data.get(key)
+        if self._absent(key, value, required):
+            return None
         if not isinstance(value, list):
             self.fail(key, "must be a list")
-            return []
+            return None
         if len(value) < min_items or (max_items is not None and len(value) > max_items):
             bound = f"{min_items} to {max_items}" if max_items is not None else f"at least {min_items}"
             self.fail(key, f"must have {bound} items")
-            return []
+            return None
+        return value
+
+    def objects(
+        self, key: str, *, min_items: int = 0, max_items: int | None = None, required: bool = True
+    ) -> list[FieldReader]:
+        """A list of JSON objects, each as a reader sharing this reader's errors (named ``key[i].field``)."""
+        value = self.array(key, min_items=min_items, max_items=max_items, required=required) or []
         return [FieldReader(item, f"{self._name(key)}[{i}]", self.errors) for i, item in enumerate(value)]
 
     def raise_if_invalid(self) -> None:
+        """Raise :class:`ValidationFailed` with every error collected so far (by this reader and its children)."""
         if self.errors:
             raise ValidationFailed(list(self.errors))
