@@ -23,7 +23,7 @@ import time
 import traceback
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -154,11 +154,15 @@ class LocalFunction:
 
 
 @contextlib.contextmanager
-def moto_runs_lambdas_in_process() -> Iterator[dict[str, LocalFunction]]:
+def moto_runs_lambdas_in_process(
+    invoker: Callable[[LocalFunction, Any], Any] | None = None,
+) -> Iterator[dict[str, LocalFunction]]:
     """While active, moto invokes every Lambda function in-process from its deployed zip.
 
-    Yields the registry of loaded functions (by name). Use inside an active ``mock_aws``.
+    Yields the registry of loaded functions (by name). ``invoker(function, event)`` runs an invocation (default:
+    ``function.invoke``); it raises :class:`InvocationError` for a handler error. Use inside an active ``mock_aws``.
     """
+    run = invoker or (lambda function, event: function.invoke(event))
     from moto.awslambda.models import LambdaFunction
 
     registry: dict[str, LocalFunction] = {}
@@ -179,7 +183,7 @@ def moto_runs_lambdas_in_process() -> Iterator[dict[str, LocalFunction]]:
             registry[self.function_name] = local
         payload = json.loads(event) if isinstance(event, str | bytes) else (event or {})
         try:
-            return json.dumps(local.invoke(payload)), False, ""
+            return json.dumps(run(local, payload)), False, ""
         except InvocationError as error:
             return json.dumps(error.payload()), True, "\n".join(error.stack)
 

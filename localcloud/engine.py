@@ -1,0 +1,310 @@
+"""The local cloud: the stack deployed into an in-process AWS (moto) with AWS's event-source semantics.
+
+>>> with LocalCloud.started("dev") as cloud:                     # doctest: +SKIP
+...     cloud.invoke(cloud.outputs["place_order_function"], {...})
+...     cloud.drain()                                             # streams, queues, executions until quiet
+...     cloud.advance(minutes=20)                                 # the clock: schedules fire, messages reappear
+
+Every invocation — direct, from a queue or stream, asynchronous, scheduled, or a Step Functions task — goes
+through :meth:`LocalCloud.invoke`, which applies injected faults, publishes the AWS/Lambda metrics, files the
+handler's log lines and EMF metrics, and records the AWS calls the handler makes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import boto3
+
+from localcloud.alarm_evaluator import AlarmState, evaluate_alarm
+from localcloud.clock import Clock
+from localcloud.deploy import Deployment, MotoDeployer
+from localcloud.lambda_runtime import InvocationError, LocalFunction, moto_runs_lambdas_in_process
+from localcloud.program import ProgramRun, run_program, stack_config
+from localcloud.sources import AsyncInvoker, ScheduleSource, SqsSource, StreamSource
+from localcloud.telemetry import CallRecorder, LogRouter, MetricStore, running
+
+__all__ = ["DrainTimeout", "Invocation", "LocalCloud"]
+
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "localcloud",
+    "AWS_SECRET_ACCESS_KEY": "localcloud",
+    "AWS_SESSION_TOKEN": "localcloud",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",  # DynamoDB streams in moto
+}
+
+
+class DrainTimeout(RuntimeError):
+    """drain() hit its bound with work still going on; ``busy`` says where."""
+
+    def __init__(self, busy: list[str]) -> None:
+        self.busy = busy
+        super().__init__("still busy after the drain bound: " + "; ".join(busy))
+
+
+@dataclass
+class Invocation:
+    function: str
+    source: str
+    event: Any
+    result: Any = None
+    error: InvocationError | None = None
+    at: datetime | None = None
+
+
+@dataclass
+class Stats:
+    invocations: list[Invocation] = field(default_factory=list)
+    sqs_batches: dict[str, int] = field(default_factory=dict)
+
+
+Fault = Callable[[Callable[[Any], Any], Any], Any]
+
+
+class LocalCloud:
+    """A deployed stack and its emulators. Use :meth:`started` to get one with moto running."""
+
+    def __init__(self, stack: str = "dev", clock: Clock | None = None, echo_logs: bool = False) -> None:
+        self.stack = stack
+        self.config = stack_config(stack)
+        self.clock = clock or Clock()
+        self.deployment = Deployment(region=self.config.get("aws:region", "us-east-1"))
+        self.metrics = MetricStore(self.clock.now)
+        self.logs = LogRouter(sys.stdout, self.metrics, echo=echo_logs)
+        self.calls = CallRecorder()
+        self.stats = Stats()
+        self.faults: dict[str, list[Fault]] = {}
+        self.outputs: dict[str, Any] = {}
+        self.program: ProgramRun | None = None
+        self.sqs_sources: list[SqsSource] = []
+        self.stream_sources: list[StreamSource] = []
+        self.schedules: list[ScheduleSource] = []
+        self.async_invoker = AsyncInvoker(self)
+        self._seen_executions: set[str] = set()
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(cls, stack: str = "dev", clock: Clock | None = None, echo_logs: bool = False) -> Iterator[LocalCloud]:
+        """Start moto, deploy the stack into it, and run until the context ends."""
+        from moto import mock_aws
+
+        cloud = cls(stack, clock, echo_logs)
+        saved_env = dict(os.environ)
+        os.environ.update({**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": cloud.deployment.region})
+        try:
+            with contextlib.ExitStack() as stack_:
+                stack_.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+                stack_.enter_context(cloud.clock.installed_in_moto())
+                stack_.enter_context(_short_step_function_retries())
+                registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
+                stack_.enter_context(cloud.logs.installed())
+                stack_.enter_context(cloud.calls.installed())
+                cloud.deploy()
+                registry.update(cloud.deployment.functions)
+                yield cloud
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+
+    def deploy(self) -> dict[str, Any]:
+        self.program = run_program(MotoDeployer(self.deployment), self.stack, self.config)
+        self.outputs = dict(self.program.outputs)
+        for mapping in self.deployment.mappings:
+            source = SqsSource(mapping, self) if mapping.kind == "sqs" else StreamSource(mapping, self)
+            (self.sqs_sources if isinstance(source, SqsSource) else self.stream_sources).append(source)  # type: ignore[arg-type]
+        self.schedules = [ScheduleSource(s, self, self.clock.now()) for s in self.deployment.schedules]
+        return self.outputs
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.deployment.region)
+
+    # --- invocations -----------------------------------------------------------------------------------------
+
+    def inject_fault(self, function: str, fault: Fault, times: int = 1) -> None:
+        """The next ``times`` invocations of ``function`` run ``fault(real_invoke, event)`` instead."""
+        self.faults.setdefault(function, []).extend([fault] * times)
+
+    def fail_next(self, function: str, error_type: str, times: int = 1, after_side_effects: bool = False) -> None:
+        """The next ``times`` invocations raise ``error_type`` (before, or after the real handler ran)."""
+
+        def fault(real: Callable[[Any], Any], event: Any) -> Any:
+            if after_side_effects:
+                real(event)
+            raise InvocationError(error_type, "injected by the local cloud", [])
+
+        self.inject_fault(function, fault, times)
+
+    def invoke(self, function: str, event: Any, source: str = "direct") -> Invocation:
+        """Run ``function`` on ``event`` now, as Lambda would; never raises for a handler error."""
+        local = self.deployment.functions[function]
+        invocation = Invocation(function, source, event, at=self.clock.now())
+        queued = self.faults.get(function)
+        started = time.perf_counter()
+        with running(function):
+            try:
+                invocation.result = queued.pop(0)(local.invoke, event) if queued else local.invoke(event)
+            except InvocationError as error:
+                invocation.error = error
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        dims = {"FunctionName": function}
+        self.metrics.put("AWS/Lambda", "Invocations", dims, 1, unit="Count")
+        self.metrics.put("AWS/Lambda", "Errors", dims, 1 if invocation.error else 0, unit="Count")
+        self.metrics.put("AWS/Lambda", "Duration", dims, elapsed_ms, unit="Milliseconds")
+        self.stats.invocations.append(invocation)
+        return invocation
+
+    def invoke_async(self, function: str, event: Any) -> str:
+        """Queue an asynchronous invocation (Event type): retried and dead-lettered per the function's config."""
+        return self.async_invoker.submit(function, event)
+
+    def _invoke_from_moto(self, local: LocalFunction, event: Any) -> Any:
+        """Step Functions' lambda:invoke (and any moto-side invoke) comes through here."""
+        invocation = self.invoke(local.name, event, source="moto")
+        if invocation.error is not None:
+            raise invocation.error
+        return invocation.result
+
+    def send_to_destination(self, arn: str, record: dict[str, Any]) -> None:
+        if ":sqs:" not in arn:
+            raise ValueError(f"the local cloud delivers failure records to SQS only, not {arn}")
+        self.client("sqs").send_message(QueueUrl=self.deployment.queue_urls[arn], MessageBody=json.dumps(record))
+
+    # --- time and quiescence ---------------------------------------------------------------------------------
+
+    def advance(self, seconds: float = 0, minutes: float = 0) -> datetime:
+        """Move the clock forward; due schedules fire and expired TTL items are deleted (drain() runs them)."""
+        now = self.clock.advance(seconds + minutes * 60)
+        for schedule in self.schedules:
+            schedule.poll()
+        self._expire_ttl_items()
+        return now
+
+    def _expire_ttl_items(self) -> None:
+        dynamodb = self.client("dynamodb")
+        epoch = self.clock.now().timestamp()
+        for table, attribute in self.deployment.ttl_attributes.items():
+            keys = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+            for item in dynamodb.scan(TableName=table).get("Items", []):
+                expires = item.get(attribute, {}).get("N")
+                if expires is not None and float(expires) < epoch:
+                    dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
+
+    def running_executions(self) -> list[str]:
+        sfn = self.client("stepfunctions")
+        running_arns: list[str] = []
+        for name, arn in self.deployment.state_machines.items():
+            for execution in sfn.list_executions(stateMachineArn=arn)["executions"]:
+                if execution["status"] == "RUNNING":
+                    running_arns.append(f"{name}/{execution['name']}")
+                elif execution["executionArn"] not in self._seen_executions:
+                    self._seen_executions.add(execution["executionArn"])
+                    metric = {
+                        "SUCCEEDED": "ExecutionsSucceeded",
+                        "FAILED": "ExecutionsFailed",
+                        "TIMED_OUT": "ExecutionsTimedOut",
+                        "ABORTED": "ExecutionsAborted",
+                    }[execution["status"]]
+                    self.metrics.put("AWS/States", metric, {"StateMachineArn": arn}, 1, unit="Count")
+        return running_arns
+
+    def _round(self) -> int:
+        work = sum(source.poll() for source in self.stream_sources)
+        work += sum(source.poll() for source in self.sqs_sources)
+        work += self.async_invoker.poll()
+        work += sum(schedule.poll() for schedule in self.schedules)
+        return work
+
+    def drain(self, max_rounds: int = 500, timeout_seconds: float = 60, settle_in_flight: bool = True) -> int:
+        """Run the event sources until every queue, stream and execution is quiet; returns the rounds taken.
+
+        With ``settle_in_flight``, messages waiting out a visibility timeout and async retries waiting their delay
+        are reached by advancing the clock, as time would. Raises :class:`DrainTimeout` naming what is busy.
+        """
+        deadline = time.monotonic() + timeout_seconds
+        for rounds in range(1, max_rounds + 1):
+            if time.monotonic() > deadline:
+                break
+            if self._round():
+                continue
+            executions = self.running_executions()
+            if executions:
+                time.sleep(0.01)
+                continue
+            wait = self._next_wait() if settle_in_flight else None
+            if wait is None:
+                self._publish_queue_metrics()
+                return rounds
+            self.clock.advance(wait)
+        raise DrainTimeout(self.busy())
+
+    def _next_wait(self) -> float | None:
+        """Seconds until in-flight work can move: a visibility timeout or an async retry delay."""
+        waits: list[float] = []
+        for source in self.sqs_sources:
+            if source.in_flight():
+                waits.append(source.visibility_timeout() + 1)
+        due = self.async_invoker.next_due()
+        if due is not None:
+            waits.append(max(1.0, (due - self.clock.now()).total_seconds()))
+        return min(waits) if waits else None
+
+    def busy(self) -> list[str]:
+        busy = [f"execution {e} running" for e in self.running_executions()]
+        for source in self.sqs_sources:
+            if source.in_flight():
+                busy.append(f"queue {source.url.rsplit('/', 1)[-1]}: {source.in_flight()} in flight")
+        busy += [f"stream of {s.mapping.function_name}: records pending" for s in self.stream_sources if not s.quiet()]
+        if self.async_invoker.queue:
+            busy.append(f"{len(self.async_invoker.queue)} async invocations waiting")
+        return busy
+
+    # --- observing -------------------------------------------------------------------------------------------
+
+    def _publish_queue_metrics(self) -> None:
+        sqs = self.client("sqs")
+        for url in self.deployment.queue_urls.values():
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            self.metrics.put(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": url.rsplit("/", 1)[-1]},
+                float(attributes["Attributes"]["ApproximateNumberOfMessages"]),
+                unit="Count",
+            )
+
+    def evaluate_alarms(self, at: datetime | None = None) -> list[AlarmState]:
+        """Every alarm of the stack, evaluated on the recorded metrics at ``at`` (default: now + 1 s)."""
+        self._publish_queue_metrics()
+        moment = at or self.clock.now() + timedelta(seconds=1)
+        return [evaluate_alarm(alarm, self.metrics, moment) for alarm in self.deployment.alarms]
+
+    def queue_depth(self, url: str) -> int:
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+@contextlib.contextmanager
+def _short_step_function_retries() -> Iterator[None]:
+    """Step Functions retry waits last a few milliseconds instead of seconds (the retry logic is unchanged)."""
+    from types import SimpleNamespace
+
+    import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier
+
+    original = getattr(retrier, "time")  # noqa: B009 (the module's private reference to ``time``)
+    setattr(retrier, "time", SimpleNamespace(sleep=lambda seconds: time.sleep(min(seconds, 0.001))))  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(retrier, "time", original)  # noqa: B010
