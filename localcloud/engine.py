@@ -30,7 +30,7 @@ from localcloud.deploy import Deployment, MotoDeployer
 from localcloud.lambda_runtime import InvocationError, LocalFunction, moto_runs_lambdas_in_process
 from localcloud.program import ProgramRun, run_program, stack_config
 from localcloud.sources import AsyncInvoker, ScheduleSource, SqsSource, StreamSource
-from localcloud.telemetry import CallRecorder, LogRouter, MetricStore, running
+from localcloud.telemetry import HANDLER_STDOUT, CallRecorder, LogRouter, MetricStore, running
 
 __all__ = ["DrainTimeout", "Invocation", "LocalCloud"]
 
@@ -107,8 +107,8 @@ class LocalCloud:
                 stack_.enter_context(cloud.clock.installed_in_moto())
                 stack_.enter_context(_short_step_function_retries())
                 registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
-                stack_.enter_context(cloud.logs.installed())
                 stack_.enter_context(cloud.calls.installed())
+                stack_.enter_context(HANDLER_STDOUT.routing_to(cloud.logs))
                 cloud.deploy()
                 registry.update(cloud.deployment.functions)
                 yield cloud
@@ -150,9 +150,13 @@ class LocalCloud:
         invocation = Invocation(function, source, event, at=self.clock.now())
         queued = self.faults.get(function)
         started = time.perf_counter()
+
+        def real(payload: Any) -> Any:
+            return local.invoke(payload, stdout=HANDLER_STDOUT)
+
         with running(function):
             try:
-                invocation.result = queued.pop(0)(local.invoke, event) if queued else local.invoke(event)
+                invocation.result = queued.pop(0)(real, event) if queued else real(event)
             except InvocationError as error:
                 invocation.error = error
         elapsed_ms = (time.perf_counter() - started) * 1000

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 __all__ = ["InvocationError", "LocalContext", "LocalFunction", "moto_runs_lambdas_in_process"]
 
@@ -138,11 +138,15 @@ class LocalFunction:
             os.environ.clear()
             os.environ.update(saved)
 
-    def invoke(self, event: Any) -> Any:
-        """Run the handler on ``event``; returns its result or raises :class:`InvocationError`."""
+    def invoke(self, event: Any, stdout: TextIO | io.TextIOBase | None = None) -> Any:
+        """Run the handler on ``event``; returns its result or raises :class:`InvocationError`.
+
+        ``stdout`` receives what the handler prints (its logs and EMF metrics), as CloudWatch Logs would.
+        """
         module_name, _, attribute = self.handler.rpartition(".")
         context = LocalContext(self.name, self.memory_mb, self.arn, self.timeout_seconds)
-        with _INVOKE_LOCK, self._environment(), self._loaded():
+        printed = contextlib.redirect_stdout(stdout) if stdout is not None else contextlib.nullcontext()  # type: ignore[arg-type]
+        with _INVOKE_LOCK, printed, self._environment(), self._loaded():
             try:
                 handler = getattr(importlib.import_module(module_name), attribute)
                 result = handler(event, context)

@@ -1,7 +1,7 @@
 """What the local cloud observes while handlers run: their log lines, the AWS calls they make, their metrics.
 
-Handlers print to stdout (Powertools Logger and EMF metrics); :class:`LogRouter` stands in for ``sys.stdout``
-while the cloud runs and files every line under the function that printed it. EMF blobs become datapoints in the
+Handlers print to stdout (Powertools Logger and EMF metrics); invocations print into a :class:`LogRouter`,
+which files every line under the function that printed it. EMF blobs become datapoints in the
 :class:`MetricStore`, beside the metrics the emulators publish for AWS's own namespaces (AWS/Lambda, AWS/SQS,
 AWS/States). :class:`CallRecorder` records every AWS API call a handler makes, with the resource it names.
 """
@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
-__all__ = ["AwsCall", "CallRecorder", "Datapoint", "LogRouter", "MetricStore", "current_function"]
+__all__ = [
+    "HANDLER_STDOUT",
+    "AwsCall",
+    "CallRecorder",
+    "Datapoint",
+    "LogRouter",
+    "MetricStore",
+    "SharedStdout",
+    "current_function",
+]
 
 _current = threading.local()
 
@@ -116,8 +125,8 @@ class MetricStore:
 
 
 class LogRouter(io.TextIOBase):
-    """``sys.stdout`` while the cloud runs: lines printed during an invocation go to that function's log (and EMF
-    blobs to the metric store); anything else passes through to the real stdout."""
+    """Where handlers print during an invocation: each line goes to that function's log, EMF blobs also to the
+    metric store; anything printed outside an invocation passes through."""
 
     def __init__(self, passthrough: TextIO, metrics: MetricStore, echo: bool = False) -> None:
         self.passthrough = passthrough
@@ -155,14 +164,35 @@ class LogRouter(io.TextIOBase):
     def flush(self) -> None:
         self.passthrough.flush()
 
+
+class SharedStdout(io.TextIOBase):
+    """The one stream handlers print into, routing to the active cloud's :class:`LogRouter`.
+
+    Powertools' Logger keeps the stream it was built with for the life of the process (loggers are global by
+    service name), so every cloud in one process must hand handlers this same object.
+    """
+
+    def __init__(self) -> None:
+        self.router: LogRouter | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if self.router is not None:
+            return self.router.write(text)
+        return sys.__stdout__.write(text) if sys.__stdout__ is not None else len(text)
+
     @contextlib.contextmanager
-    def installed(self) -> Iterator[LogRouter]:
-        saved = sys.stdout
-        sys.stdout = self  # type: ignore[assignment]
+    def routing_to(self, router: LogRouter) -> Iterator[SharedStdout]:
+        previous, self.router = self.router, router
         try:
             yield self
         finally:
-            sys.stdout = saved
+            self.router = previous
+
+
+HANDLER_STDOUT = SharedStdout()
 
 
 @dataclass(frozen=True)

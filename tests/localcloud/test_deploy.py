@@ -1,0 +1,42 @@
+"""The whole dev stack deploys into moto with real identifiers."""
+
+from __future__ import annotations
+
+import pulumi_aws as aws
+import pytest
+from moto import mock_aws
+
+from localcloud.deploy import Deployment, MotoDeployer, UnsupportedResource
+from localcloud.engine import LocalCloud
+from localcloud.program import run_declarations
+
+
+def test_the_dev_stack_deploys_with_real_identifiers(cloud: LocalCloud):
+    outputs = cloud.outputs
+    sqs, sfn, dynamodb = cloud.client("sqs"), cloud.client("stepfunctions"), cloud.client("dynamodb")
+    for url in outputs["subscriber_dlq_urls"].values():
+        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])["Attributes"] == {
+            "MessageRetentionPeriod": "1209600"
+        }
+    assert sfn.describe_state_machine(stateMachineArn=outputs["checkout_state_machine_arn"])["status"] == "ACTIVE"
+    stream = dynamodb.describe_table(TableName=outputs["orders_table"])["Table"]["LatestStreamArn"]
+    assert {m.source_arn for m in cloud.deployment.mappings if m.kind == "dynamodb-stream"} == {stream}
+    assert (
+        cloud.client("lambda").get_function(FunctionName=outputs["place_order_function"])["Configuration"]["Handler"]
+        == "orders.place_order.handler"
+    )
+    stock = dynamodb.get_item(TableName=outputs["inventory_table"], Key={"sku": {"S": "sku-apple"}})["Item"]
+    assert stock["available"] == {"N": "100"}
+    assert len(cloud.deployment.functions) == 14
+    assert {m.kind for m in cloud.deployment.mappings} == {"sqs", "dynamodb-stream"}
+    assert len(cloud.deployment.schedules) == 1
+    assert cloud.deployment.ttl_attributes == {"idempotency": "expiration"}
+
+
+def test_an_unsupported_resource_type_is_named():
+    def build() -> None:
+        aws.s3.Bucket("uploads")
+
+    with mock_aws(), pytest.raises(Exception, match=r"cannot create aws:s3/bucket:Bucket \(resource 'uploads'\)"):
+        run_declarations(MotoDeployer(Deployment("us-east-1")), build)
+    assert issubclass(UnsupportedResource, Exception)

@@ -1,0 +1,188 @@
+"""Each emulator against its AWS semantics, on the deployed dev stack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conftest import function, messages, order, place
+
+from localcloud.engine import LocalCloud
+
+FULFILMENT = function(None, "order-events-fulfilment-consumer")  # type: ignore[arg-type]
+SUMMARY = function(None, "orders-customer-summary-projection")  # type: ignore[arg-type]
+EXPIRE = function(None, "expire-orders-function")  # type: ignore[arg-type]
+
+
+def invocations(cloud: LocalCloud, name: str) -> list[Any]:
+    return [i for i in cloud.stats.invocations if i.function == name]
+
+
+def publish(cloud: LocalCloud, body: str, event_type: str = "OrderPlaced") -> None:
+    cloud.client("sns").publish(
+        TopicArn=cloud.outputs["order_events_topic_arn"],
+        Message=body,
+        MessageAttributes={"event_type": {"DataType": "String", "StringValue": event_type}},
+    )
+
+
+def queue_url(cloud: LocalCloud, subscriber: str) -> str:
+    return cloud.outputs["subscriber_dlq_urls"][subscriber].removesuffix("-dlq")
+
+
+# SQS ---------------------------------------------------------------------------------------------------------------
+
+
+def test_sqs_partial_batch_and_visibility_timeout(cloud: LocalCloud):
+    publish(cloud, "{not json")
+    cloud.drain(settle_in_flight=False)
+    assert len(invocations(cloud, FULFILMENT)) == 1
+    assert cloud.queue_depth(queue_url(cloud, "fulfilment")) == 1, "the failed message waits out its visibility"
+    cloud.drain(settle_in_flight=False)
+    assert len(invocations(cloud, FULFILMENT)) == 1, "not visible again before the timeout"
+    cloud.advance(seconds=181)  # 6 x the 30 s function timeout
+    cloud.drain(settle_in_flight=False)
+    assert len(invocations(cloud, FULFILMENT)) == 2
+
+
+def test_sqs_redrive_to_the_dlq_after_max_receive_count(cloud: LocalCloud):
+    publish(cloud, "{not json")
+    cloud.drain()  # settles in-flight messages by advancing the clock past each visibility timeout
+    assert len(invocations(cloud, FULFILMENT)) == 5
+    assert cloud.queue_depth(queue_url(cloud, "fulfilment")) == 0
+    assert messages(cloud, cloud.outputs["subscriber_dlq_urls"]["fulfilment"]) == ["{not json"]
+
+
+def test_sqs_a_bad_message_fails_alone_in_its_batch(cloud: LocalCloud):
+    good = place(cloud, "good")
+    publish(cloud, "{not json")
+    cloud.drain()
+    assert order(cloud, good["order_id"])["status"] == "CONFIRMED"
+    batches = [len(i.event["Records"]) for i in invocations(cloud, FULFILMENT)]
+    assert sum(batches) == 1 + 5  # the good event once, the bad one on each of its 5 receives
+
+
+# DynamoDB streams -------------------------------------------------------------------------------------------------
+
+
+def test_stream_bisects_retries_then_sends_the_failure_record(cloud: LocalCloud):
+    cloud.fail_next(SUMMARY, "ProjectionBroken", times=100)
+    place(cloud, "a")
+    place(cloud, "b")
+    cloud.drain()
+    sizes = [len(i.event["Records"]) for i in invocations(cloud, SUMMARY)][:9]
+    assert sizes == [2, 1, 1, 1, 1, 1, 1, 1, 1]  # bisect, then 1 try + 3 retries per record
+    failure_url = cloud.deployment.queue_urls["arn:aws:sqs:us-east-1:123456789012:orders-customer-summary-failures"]
+    records = messages(cloud, failure_url)
+    assert len(records) >= 2
+    first = records[0]
+    assert first["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert first["requestContext"]["functionArn"].endswith(f":function:{SUMMARY}")
+    info = first["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1
+    assert info["streamArn"].startswith("arn:aws:dynamodb:us-east-1:123456789012:table/orders-table/stream/")
+    assert info["startSequenceNumber"] == info["endSequenceNumber"]
+
+
+def test_stream_partial_batch_response_checkpoints_at_the_first_failure(cloud: LocalCloud):
+    def fail_second(real, event):
+        records = event["Records"]
+        if len(records) < 2:
+            return real(event)
+        real({"Records": records[:1]})
+        return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in records[1:]]}
+
+    cloud.inject_fault(SUMMARY, fail_second)
+    place(cloud, "a", customer="c-9")
+    place(cloud, "b", customer="c-9")
+    place(cloud, "c", customer="c-9")
+    cloud.drain()
+    first, second = invocations(cloud, SUMMARY)[:2]
+    sequences = [r["dynamodb"]["SequenceNumber"] for r in first.event["Records"]]
+    assert second.event["Records"][0]["dynamodb"]["SequenceNumber"] == sequences[1]
+    summary = cloud.client("dynamodb").get_item(
+        TableName=cloud.outputs["customer_orders_table"], Key={"customer_id": {"S": "c-9"}}
+    )["Item"]
+    assert summary["placed"] == {"N": "3"}, "every record applied exactly once"
+
+
+def test_stream_records_older_than_the_maximum_age_go_to_the_failure_queue(cloud: LocalCloud):
+    placed = place(cloud, "old")
+    cloud.clock.advance(3601)  # past the projections' 1 h maximum record age, before any poll
+    cloud.drain()  # (the expiry job also ran meanwhile: its MODIFY record is fresh and is delivered)
+    delivered = [r["eventName"] for i in invocations(cloud, SUMMARY) for r in i.event["Records"]]
+    assert "INSERT" not in delivered
+    assert order(cloud, placed["order_id"])["status"] == "EXPIRED", "the saga never started: its event was too old"
+    failure_url = cloud.deployment.queue_urls["arn:aws:sqs:us-east-1:123456789012:orders-customer-summary-failures"]
+    [record] = messages(cloud, failure_url)
+    assert record["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 1
+
+
+# Scheduler and async invokes ---------------------------------------------------------------------------------------
+
+
+def test_schedules_fire_on_the_clock(cloud: LocalCloud):
+    cloud.drain()
+    assert invocations(cloud, EXPIRE) == []
+    cloud.advance(minutes=5)
+    cloud.drain()
+    [run] = invocations(cloud, EXPIRE)
+    assert run.source == "async"
+    scheduled = run.event["scheduled_time"]
+    assert scheduled.endswith("Z") and len(scheduled) == 20
+    cloud.advance(minutes=15)
+    cloud.drain()
+    times = [i.event["scheduled_time"] for i in invocations(cloud, EXPIRE)]
+    assert len(times) == 4 and len(set(times)) == 4
+
+
+def test_async_retries_then_the_on_failure_destination(cloud: LocalCloud):
+    cloud.fail_next(EXPIRE, "Boom", times=3)
+    cloud.advance(minutes=5)
+    cloud.drain()
+    assert len(invocations(cloud, EXPIRE)) == 3  # the first try and 2 retries
+    dlq = cloud.deployment.queue_urls["arn:aws:sqs:us-east-1:123456789012:expire-orders-dlq"]
+    [record] = messages(cloud, dlq)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["requestPayload"]["scheduled_time"] == invocations(cloud, EXPIRE)[0].event["scheduled_time"]
+    assert record["responsePayload"]["errorType"] == "Boom"
+    at = [i.at for i in invocations(cloud, EXPIRE)]
+    assert (at[1] - at[0]).total_seconds() >= 60 and (at[2] - at[1]).total_seconds() >= 120
+
+
+# Step Functions -----------------------------------------------------------------------------------------------------
+
+
+def test_step_functions_retry_a_transient_error_and_catch_a_business_error(cloud: LocalCloud):
+    reserve = function(cloud, "checkout-reserve-inventory")
+    cloud.fail_next(reserve, "TransientError")
+    confirmed = place(cloud, "retry-me")
+    cloud.drain()
+    declined = place(cloud, "too-big", total=5000)
+    cloud.drain()
+    assert order(cloud, confirmed["order_id"])["status"] == "CONFIRMED"
+    cancelled = order(cloud, declined["order_id"])
+    assert (cancelled["status"], cancelled["reason"]) == ("CANCELLED", "PaymentDeclined")
+    tries = [
+        i for i in cloud.stats.invocations if i.function == reserve and i.event["order_id"] == confirmed["order_id"]
+    ]
+    assert [bool(i.error) for i in tries] == [True, False]
+
+
+# Hooks ---------------------------------------------------------------------------------------------------------------
+
+
+def test_the_call_recorder_sees_each_handlers_aws_calls(cloud: LocalCloud):
+    place(cloud, "recorded")
+    calls = cloud.calls.by_function(cloud.outputs["place_order_function"])
+    assert [(c.service, c.action, c.resource) for c in calls] == [("dynamodb", "PutItem", "orders-table")]
+
+
+def test_handler_metrics_and_logs_are_captured(cloud: LocalCloud):
+    place(cloud, "metered")
+    assert cloud.metrics.total("serverless-orders", "OrdersPlaced") == 1
+    assert cloud.metrics.total("AWS/Lambda", "Invocations", FunctionName=cloud.outputs["place_order_function"]) == 1
+    lines = [json.loads(line) for line in cloud.logs.logs[cloud.outputs["place_order_function"]]]
+    assert any(line.get("message") == "order placed" for line in lines)
