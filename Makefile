@@ -27,7 +27,7 @@ typecheck: $(BIN)/.installed
 	$(BIN)/pyright
 
 unit: $(BIN)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache

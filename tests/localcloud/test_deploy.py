@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 import pulumi_aws as aws
 import pytest
+from conftest import place
 from moto import mock_aws
 
 from localcloud.deploy import Deployment, MotoDeployer, UnsupportedResource
@@ -11,7 +15,14 @@ from localcloud.engine import LocalCloud
 from localcloud.program import run_declarations
 
 
-def test_the_dev_stack_deploys_with_real_identifiers(cloud: LocalCloud):
+@pytest.fixture(scope="module")
+def deployed() -> Iterator[LocalCloud]:
+    with LocalCloud.started("dev") as cloud:
+        yield cloud
+
+
+def test_the_dev_stack_deploys_with_real_identifiers(deployed: LocalCloud):
+    cloud = deployed
     outputs = cloud.outputs
     sqs, sfn, dynamodb = cloud.client("sqs"), cloud.client("stepfunctions"), cloud.client("dynamodb")
     for url in outputs["subscriber_dlq_urls"].values():
@@ -40,3 +51,22 @@ def test_an_unsupported_resource_type_is_named():
     with mock_aws(), pytest.raises(Exception, match=r"cannot create aws:s3/bucket:Bucket \(resource 'uploads'\)"):
         run_declarations(MotoDeployer(Deployment("us-east-1")), build)
     assert issubclass(UnsupportedResource, Exception)
+
+
+def test_the_call_recorder_sees_each_handlers_aws_calls(deployed: LocalCloud):
+    function = deployed.outputs["place_order_function"]
+    before = len(deployed.calls.by_function(function))
+    place(deployed, "recorded")
+    calls = deployed.calls.by_function(function)[before:]
+    assert [(c.service, c.action, c.resource) for c in calls] == [("dynamodb", "PutItem", "orders-table")]
+
+
+def test_handler_metrics_and_logs_are_captured(deployed: LocalCloud):
+    function = deployed.outputs["place_order_function"]
+    placed = deployed.metrics.total("serverless-orders", "OrdersPlaced")
+    invoked = deployed.metrics.total("AWS/Lambda", "Invocations", FunctionName=function)
+    result = place(deployed, "metered")
+    assert deployed.metrics.total("serverless-orders", "OrdersPlaced") == placed + 1
+    assert deployed.metrics.total("AWS/Lambda", "Invocations", FunctionName=function) == invoked + 1
+    lines = [json.loads(line) for line in deployed.logs.logs[function]]
+    assert any(line.get("message") == "order placed" and line.get("order_id") == result["order_id"] for line in lines)

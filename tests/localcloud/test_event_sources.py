@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from conftest import function, messages, order, place
@@ -169,20 +168,3 @@ def test_step_functions_retry_a_transient_error_and_catch_a_business_error(cloud
         i for i in cloud.stats.invocations if i.function == reserve and i.event["order_id"] == confirmed["order_id"]
     ]
     assert [bool(i.error) for i in tries] == [True, False]
-
-
-# Hooks ---------------------------------------------------------------------------------------------------------------
-
-
-def test_the_call_recorder_sees_each_handlers_aws_calls(cloud: LocalCloud):
-    place(cloud, "recorded")
-    calls = cloud.calls.by_function(cloud.outputs["place_order_function"])
-    assert [(c.service, c.action, c.resource) for c in calls] == [("dynamodb", "PutItem", "orders-table")]
-
-
-def test_handler_metrics_and_logs_are_captured(cloud: LocalCloud):
-    place(cloud, "metered")
-    assert cloud.metrics.total("serverless-orders", "OrdersPlaced") == 1
-    assert cloud.metrics.total("AWS/Lambda", "Invocations", FunctionName=cloud.outputs["place_order_function"]) == 1
-    lines = [json.loads(line) for line in cloud.logs.logs[cloud.outputs["place_order_function"]]]
-    assert any(line.get("message") == "order placed" for line in lines)
