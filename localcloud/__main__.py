@@ -1,4 +1,4 @@
-"""Command line of the local cloud: ``python -m localcloud plan [--stack dev]``."""
+"""Command line of the local cloud: ``python -m localcloud demo|plan [--stack dev]``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser("plan", help="print every resource the stack declares, grouped by component")
     plan.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
+    demo = commands.add_parser("demo", help="drive the example application through every pattern and report")
+    demo.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from localcloud.demo import main as demo_main
+
+        return demo_main(args.stack)
 
     from localcloud.plan import evaluate_stack, render_plan
 

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -100,6 +101,8 @@ class LocalCloud:
 
         cloud = cls(stack, clock, echo_logs)
         saved_env = dict(os.environ)
+        # Powertools warns on every invocation that emits no metric; on AWS that goes to the function's log.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         os.environ.update({**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": cloud.deployment.region})
         try:
             with contextlib.ExitStack() as stack_:
