@@ -4,13 +4,22 @@ STACK ?= dev
 VENV := venv
 BIN := $(VENV)/bin
 
-.PHONY: plan test lint typecheck unit clean
+.PHONY: demo serve plan test lint typecheck unit clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+## demo: deploy the stack into the local cloud and drive the example application through every pattern
+demo: $(BIN)/.installed
+	$(BIN)/python -m localcloud demo --stack $(STACK)
+
+## serve: the deployed stack as AWS endpoints on 127.0.0.1:$(PORT), event sources running, until Ctrl-C
+PORT ?= 4566
+serve: $(BIN)/.installed
+	$(BIN)/python -m localcloud serve --stack $(STACK) --port $(PORT) --outputs outputs.json
 
 ## plan: print every resource the stack declares, grouped by component (offline, no Pulumi CLI, no AWS)
 plan: $(BIN)/.installed
