@@ -109,6 +109,8 @@ class MotoDeployer(pulumi.runtime.Mocks):
     def __init__(self, deployment: Deployment) -> None:
         self.deployment = deployment
         self._lock = threading.Lock()  # Pulumi registers from a thread pool; moto calls are made one at a time
+        self._clients: dict[str, Any] = {}
+        self._account: str | None = None
         self._handlers: dict[str, Callable[[pulumi.runtime.MockResourceArgs], tuple[str, dict[str, Any]]]] = {
             "pulumi:providers:aws": lambda args: ("provider", {}),
             "aws:kms/key:Key": self._kms_key,
@@ -134,7 +136,15 @@ class MotoDeployer(pulumi.runtime.Mocks):
         }
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.deployment.region)
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=self.deployment.region)
+        return self._clients[service]
+
+    @property
+    def account(self) -> str:
+        if self._account is None:
+            self._account = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:
@@ -302,13 +312,11 @@ class MotoDeployer(pulumi.runtime.Mocks):
         logs.create_log_group(logGroupName=_name(args))
         if "retentionInDays" in args.inputs:
             logs.put_retention_policy(logGroupName=_name(args), retentionInDays=int(args.inputs["retentionInDays"]))
-        account = self.client("sts").get_caller_identity()["Account"]
-        return _name(args), {"arn": f"arn:aws:logs:{self.deployment.region}:{account}:log-group:{_name(args)}"}
+        return _name(args), {"arn": f"arn:aws:logs:{self.deployment.region}:{self.account}:log-group:{_name(args)}"}
 
     def _alarm(self, args: Any) -> tuple[str, dict[str, Any]]:
         self.deployment.alarms.append({"name": args.name, **args.inputs})
-        account = self.client("sts").get_caller_identity()["Account"]
-        return args.name, {"arn": f"arn:aws:cloudwatch:{self.deployment.region}:{account}:alarm:{args.name}"}
+        return args.name, {"arn": f"arn:aws:cloudwatch:{self.deployment.region}:{self.account}:alarm:{args.name}"}
 
     def _function(self, args: Any) -> tuple[str, dict[str, Any]]:
         inputs, name = args.inputs, _name(args)

@@ -13,6 +13,8 @@ from conftest import function, messages, order, place
 
 from localcloud.engine import LocalCloud
 
+pytestmark = pytest.mark.xdist_group("contract-flows")  # one deployment shared by the module's tests
+
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[LocalCloud]:
@@ -33,6 +35,29 @@ def execution_output(cloud: LocalCloud, order_id: str) -> dict[str, Any]:
     sfn = cloud.client("stepfunctions")
     arn = cloud.outputs["checkout_state_machine_arn"].replace(":stateMachine:", ":execution:") + f":{order_id}"
     return json.loads(sfn.describe_execution(executionArn=arn)["output"])
+
+
+def assert_outcome_invariant(cloud: LocalCloud) -> None:
+    """An order ends CONFIRMED with stock taken and payment CHARGED, or CANCELLED/EXPIRED with stock restored and
+    no CHARGED payment — never in between (checked after every flow, on every order the cloud holds)."""
+    dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
+    orders = dynamodb.Table(cloud.outputs["orders_table"]).scan()["Items"]
+    for current in orders:
+        payment = item(cloud, "payments_table", {"order_id": current["order_id"]})
+        reservation = item(cloud, "reservations_table", {"order_id": current["order_id"]})
+        if current["status"] == "CONFIRMED":
+            assert payment["status"] == "CHARGED" and reservation["status"] == "RESERVED", current
+        else:
+            assert current["status"] in {"CANCELLED", "EXPIRED"}, current
+            assert payment.get("status") != "CHARGED", current
+            assert reservation.get("status") != "RESERVED", current
+    assert not cloud.busy()
+
+
+@pytest.fixture(autouse=True)
+def _invariant_after_each_flow(shared: LocalCloud) -> Iterator[None]:
+    yield
+    assert_outcome_invariant(shared)
 
 
 def test_an_order_confirms_with_stock_taken_payment_charged_invoice_and_notification(shared: LocalCloud):
@@ -166,19 +191,3 @@ def test_a_pending_order_expires_through_the_scheduled_job(shared: LocalCloud):
     summary = item(shared, "customer_orders_table", {"customer_id": "grace"})
     assert (int(summary["expired"]), int(summary["open_orders"])) == (1, 0)
     assert stock(shared, "sku-plum") == plums
-
-
-def test_outcome_invariant_holds_for_every_order(shared: LocalCloud):
-    dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
-    orders = dynamodb.Table(shared.outputs["orders_table"]).scan()["Items"]
-    assert len(orders) >= 6
-    for current in orders:
-        payment = item(shared, "payments_table", {"order_id": current["order_id"]})
-        reservation = item(shared, "reservations_table", {"order_id": current["order_id"]})
-        if current["status"] == "CONFIRMED":
-            assert payment["status"] == "CHARGED" and reservation["status"] == "RESERVED", current
-        else:
-            assert current["status"] in {"CANCELLED", "EXPIRED"}, current
-            assert payment.get("status") != "CHARGED", current
-            assert reservation.get("status") != "RESERVED", current
-    assert not shared.busy()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from localcloud.demo import DemoReport, render_report, run_demo
+
+pytestmark = pytest.mark.xdist_group("demo")
 
 
 @pytest.fixture(scope="module")
@@ -74,15 +72,12 @@ def test_a_broken_invariant_is_reported():
     assert "BROKEN: something broke" in render_report(broken)
 
 
-def test_the_command_exits_zero_and_prints_the_report():
-    result = subprocess.run(
-        [sys.executable, "-m", "localcloud", "demo"],
-        cwd=Path(__file__).parents[2],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Invariants of the contract\n  all hold" in result.stdout
-    assert "deploying stack dev" in result.stderr
+def test_the_command_prints_the_report_and_exits_by_the_invariants(report: DemoReport, monkeypatch, capsys):
+    from localcloud import demo
+    from localcloud.__main__ import main
+
+    monkeypatch.setattr(demo, "run_demo", lambda stack, progress=None: report)
+    assert main(["demo", "--stack", "dev"]) == 0
+    assert "Invariants of the contract\n  all hold" in capsys.readouterr().out
+    monkeypatch.setattr(demo, "run_demo", lambda stack, progress=None: DemoReport(stack, violations=["x"]))
+    assert main(["demo"]) == 1

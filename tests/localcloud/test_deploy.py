@@ -14,6 +14,8 @@ from localcloud.deploy import Deployment, MotoDeployer, UnsupportedResource
 from localcloud.engine import LocalCloud
 from localcloud.program import run_declarations
 
+pytestmark = pytest.mark.xdist_group("deploy")  # one deployment shared by the module's tests
+
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[LocalCloud]:
