@@ -24,7 +24,7 @@ from localcloud.deploy import AsyncConfig, MappingRecord, ScheduleRecord
 if TYPE_CHECKING:
     from localcloud.engine import Invocation, LocalCloud
 
-__all__ = ["AsyncInvoker", "ScheduleSource", "SqsSource", "StreamSource"]
+__all__ = ["AsyncInvoker", "ScheduleSource", "SqsSource", "StreamSource", "sqs_lambda_record"]
 
 ASYNC_RETRY_DELAYS = (60, 120)  # Lambda retries a failed async event after about 1, then 2 minutes
 
@@ -46,6 +46,24 @@ def _failed_ids(invocation: Invocation, report_failures: bool, all_ids: list[str
     if any(f not in all_ids for f in failed):
         return list(all_ids)  # an unknown identifier makes Lambda treat the whole batch as failed
     return [str(f) for f in failed]
+
+
+def sqs_lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """An SQS message (as ReceiveMessage returns it) as Lambda's event source hands it to the function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            k: {"stringValue": v.get("StringValue"), "dataType": v["DataType"]}
+            for k, v in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
 
 
 @dataclass
@@ -73,7 +91,7 @@ class SqsSource:
             messages.extend(batch)
         if not messages:
             return 0
-        records = [self._record(m) for m in messages]
+        records = [sqs_lambda_record(m, self.mapping.source_arn, self.cloud.deployment.region) for m in messages]
         invocation = self.cloud.invoke(self.mapping.function_name, {"Records": records}, source=f"sqs:{self.url}")
         failed = set(
             _failed_ids(invocation, self.mapping.report_batch_item_failures, [m["MessageId"] for m in messages])
@@ -97,22 +115,6 @@ class SqsSource:
             QueueUrl=self.url, AttributeNames=["VisibilityTimeout"]
         )
         return int(attributes["Attributes"]["VisibilityTimeout"])
-
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
-            "messageAttributes": {
-                k: {"stringValue": v.get("StringValue"), "dataType": v["DataType"]}
-                for k, v in message.get("MessageAttributes", {}).items()
-            },
-            "md5OfBody": message.get("MD5OfBody", ""),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.mapping.source_arn,
-            "awsRegion": self.cloud.deployment.region,
-        }
 
 
 def _matches(pattern: Any, value: Any) -> bool:

@@ -14,6 +14,7 @@ import boto3
 
 from localcloud.offline_mocks import OfflineMocks
 from localcloud.program import run_program, stack_config
+from localcloud.sources import sqs_lambda_record
 
 REGION = "us-east-1"
 SUBSCRIBERS = ("fulfilment", "invoicing", "notifications", "big-orders")
@@ -80,20 +81,7 @@ class OrderEventsCloud:
 
 def lambda_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
     """An SQS message as Lambda's event source hands it to the function."""
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {
-            k: {"stringValue": v.get("StringValue"), "dataType": v["DataType"]}
-            for k, v in message.get("MessageAttributes", {}).items()
-        },
-        "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:{queue_url.rsplit('/', 1)[1]}",
-        "awsRegion": REGION,
-    }
+    return sqs_lambda_record(message, f"arn:aws:sqs:{REGION}:123456789012:{queue_url.rsplit('/', 1)[1]}", REGION)
 
 
 def deploy_order_events(declared: dict[str, dict[str, Any]]) -> OrderEventsCloud:

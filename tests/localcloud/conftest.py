@@ -51,6 +51,27 @@ def _body(text: str) -> Any:
         return text
 
 
-def function(cloud: LocalCloud, logical: str) -> str:
+def function(logical: str) -> str:
     """Physical function name of a logical Function component name (e.g. orders-place-order)."""
     return f"serverless-orders-dev-{logical}"
+
+
+FULFILMENT = function("order-events-fulfilment-consumer")
+SUMMARY = function("orders-customer-summary-projection")
+EXPIRE = function("expire-orders-function")
+
+
+def invocations(cloud: LocalCloud, name: str) -> list[Any]:
+    return [i for i in cloud.stats.invocations if i.function == name]
+
+
+def publish(cloud: LocalCloud, body: str, event_type: str = "OrderPlaced") -> None:
+    cloud.client("sns").publish(
+        TopicArn=cloud.outputs["order_events_topic_arn"],
+        Message=body,
+        MessageAttributes={"event_type": {"DataType": "String", "StringValue": event_type}},
+    )
+
+
+def queue_url(cloud: LocalCloud, subscriber: str) -> str:
+    return cloud.outputs["subscriber_dlq_urls"][subscriber].removesuffix("-dlq")

@@ -174,7 +174,7 @@ def test_a_big_order_is_counted_once(shared: LocalCloud):
 
 
 def test_a_pending_order_expires_through_the_scheduled_job(shared: LocalCloud):
-    fulfilment = function(shared, "order-events-fulfilment-consumer")
+    fulfilment = function("order-events-fulfilment-consumer")
     shared.fail_next(fulfilment, "DownstreamUnavailable", times=5)  # the saga never starts for this order
     placed = place(shared, "stuck-1", {"sku-plum": 1}, total=15, customer="grace")
     plums = stock(shared, "sku-plum")

@@ -2,32 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from conftest import function, messages, order, place
+from conftest import FULFILMENT, SUMMARY, invocations, messages, order, place, publish, queue_url
 
 from localcloud.engine import LocalCloud
-
-FULFILMENT = function(None, "order-events-fulfilment-consumer")  # type: ignore[arg-type]
-SUMMARY = function(None, "orders-customer-summary-projection")  # type: ignore[arg-type]
-EXPIRE = function(None, "expire-orders-function")  # type: ignore[arg-type]
-
-
-def invocations(cloud: LocalCloud, name: str) -> list[Any]:
-    return [i for i in cloud.stats.invocations if i.function == name]
-
-
-def publish(cloud: LocalCloud, body: str, event_type: str = "OrderPlaced") -> None:
-    cloud.client("sns").publish(
-        TopicArn=cloud.outputs["order_events_topic_arn"],
-        Message=body,
-        MessageAttributes={"event_type": {"DataType": "String", "StringValue": event_type}},
-    )
-
-
-def queue_url(cloud: LocalCloud, subscriber: str) -> str:
-    return cloud.outputs["subscriber_dlq_urls"][subscriber].removesuffix("-dlq")
-
 
 # SQS ---------------------------------------------------------------------------------------------------------------
 

@@ -2,32 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from conftest import function, messages, order, place
+from conftest import EXPIRE, function, invocations, messages, order, place
 
 from localcloud.engine import LocalCloud
-
-FULFILMENT = function(None, "order-events-fulfilment-consumer")  # type: ignore[arg-type]
-SUMMARY = function(None, "orders-customer-summary-projection")  # type: ignore[arg-type]
-EXPIRE = function(None, "expire-orders-function")  # type: ignore[arg-type]
-
-
-def invocations(cloud: LocalCloud, name: str) -> list[Any]:
-    return [i for i in cloud.stats.invocations if i.function == name]
-
-
-def publish(cloud: LocalCloud, body: str, event_type: str = "OrderPlaced") -> None:
-    cloud.client("sns").publish(
-        TopicArn=cloud.outputs["order_events_topic_arn"],
-        Message=body,
-        MessageAttributes={"event_type": {"DataType": "String", "StringValue": event_type}},
-    )
-
-
-def queue_url(cloud: LocalCloud, subscriber: str) -> str:
-    return cloud.outputs["subscriber_dlq_urls"][subscriber].removesuffix("-dlq")
-
 
 # Scheduler and async invokes ---------------------------------------------------------------------------------------
 
@@ -66,7 +43,7 @@ def test_async_retries_then_the_on_failure_destination(cloud: LocalCloud):
 
 
 def test_step_functions_retry_a_transient_error_and_catch_a_business_error(cloud: LocalCloud):
-    reserve = function(cloud, "checkout-reserve-inventory")
+    reserve = function("checkout-reserve-inventory")
     cloud.fail_next(reserve, "TransientError")
     confirmed = place(cloud, "retry-me")
     cloud.drain()
