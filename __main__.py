@@ -168,7 +168,10 @@ orders = Cqrs(
 )
 
 # Checkout: reserve stock, charge, confirm; on failure compensate in reverse and mark the order cancelled.
-CHECKOUT_TIMEOUT_SECONDS = 300  # shorter than the pending-order TTL, so expiry never races a running saga
+# Each step is a few DynamoDB calls: 10 s timeouts keep the worst case of every retry (564 s) inside the 600 s
+# execution timeout, itself shorter than the pending-order TTL, so expiry never races a running saga.
+CHECKOUT_STEP_TIMEOUT_SECONDS = 10
+CHECKOUT_TIMEOUT_SECONDS = 600
 orders_table_arn = orders.write_table_arn
 saga_tables: dict[str, pulumi.Input[str]] = {
     "ORDERS_TABLE": orders.write_table_name,
@@ -189,6 +192,7 @@ checkout = Saga(
                 "name": "reserve-inventory",
                 "action": {
                     "handler_package": "checkout",
+                    "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
                     "handler": "inventory.reserve",
                     "environment": saga_tables,
                     "grants": [
@@ -199,6 +203,7 @@ checkout = Saga(
                 },
                 "compensation": {
                     "handler_package": "checkout",
+                    "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
                     "handler": "inventory.release",
                     "environment": saga_tables,
                     "grants": [
@@ -212,12 +217,14 @@ checkout = Saga(
                 "name": "charge-payment",
                 "action": {
                     "handler_package": "checkout",
+                    "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
                     "handler": "payment.charge",
                     "environment": {**saga_tables, "PAYMENT_LIMIT": str(settings.payment_limit)},
                     "grants": [grant(["dynamodb:PutItem"], [payments.table_arn])],
                 },
                 "compensation": {
                     "handler_package": "checkout",
+                    "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
                     "handler": "payment.refund",
                     "environment": saga_tables,
                     "grants": [grant(["dynamodb:UpdateItem"], [payments.table_arn])],
@@ -228,6 +235,7 @@ checkout = Saga(
                 "name": "confirm-order",
                 "action": {
                     "handler_package": "checkout",
+                    "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
                     "handler": "order_status.confirm",
                     "environment": saga_tables,
                     "grants": [grant(["dynamodb:GetItem", "dynamodb:UpdateItem"], [orders_table_arn])],
@@ -237,6 +245,7 @@ checkout = Saga(
         ],
         "final_handler": {
             "handler_package": "checkout",
+            "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
             "handler": "order_status.mark_cancelled",
             "environment": saga_tables,
             "grants": [grant(["dynamodb:UpdateItem"], [orders_table_arn])],

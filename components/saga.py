@@ -15,7 +15,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import AlarmSpec, metric_alarm
-from components.function import Function, FunctionArgs, component_function_args, function_problems
+from components.function import (
+    DEFAULT_TIMEOUT_SECONDS,
+    Function,
+    FunctionArgs,
+    component_function_args,
+    function_problems,
+)
 from components.iam import STAR_RESOURCE_ACTIONS, Grant, grant, policy_document, star_grant
 from components.naming import physical_name
 from components.roles import service_role
@@ -23,7 +29,15 @@ from components.runtime import current_account
 from components.saga_definition import TRANSIENT_ERRORS, HandlerPlan, RetryPolicy, StepPlan, build_definition
 from components.validation import Problems
 
-__all__ = ["Saga", "SagaArgs", "SagaHandler", "SagaRetry", "SagaStep", "state_machine_arn_for"]
+__all__ = [
+    "Saga",
+    "SagaArgs",
+    "SagaHandler",
+    "SagaRetry",
+    "SagaStep",
+    "state_machine_arn_for",
+    "worst_case_seconds",
+]
 
 LOG_DELIVERY_ACTIONS = [
     "logs:CreateLogDelivery",
@@ -152,7 +166,32 @@ def saga_problems(args: SagaArgs) -> list[str]:
         bound = args["execution_timeout_bound_seconds"]
         p.check(timeout < bound, f"execution_timeout_seconds {timeout} must be shorter than the bound {bound}")
     p.int_range("task_timeout_margin_seconds", args.get("task_timeout_margin_seconds", 5), 1, 300)
+    if not p.items and isinstance(timeout, int):
+        worst = worst_case_seconds(args)
+        p.check(
+            worst <= timeout,
+            f"execution_timeout_seconds {timeout} is shorter than the worst case of the retry budgets "
+            f"({worst:.0f}s: every step, compensation and the final handler retried to the end); a timed-out "
+            "execution compensates nothing, so shorten the function timeouts or retries, or raise the timeout",
+        )
     return p.items
+
+
+def worst_case_seconds(args: SagaArgs) -> float:
+    """The longest an execution can run before it ends by itself: all steps, all compensations and the final
+    handler, each retried to exhaustion (the execution timeout must not cut a compensation short)."""
+    margin = args.get("task_timeout_margin_seconds", 5)
+
+    def task(handler: SagaHandler) -> int:
+        return handler.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS) + margin
+
+    compensation_retry = _retry(args.get("compensation_retry"), DEFAULT_COMPENSATION_RETRY)
+    total = compensation_retry.worst_case_seconds(task(args["final_handler"]))
+    for step in args["steps"]:
+        total += _retry(step.get("retry"), RetryPolicy()).worst_case_seconds(task(step["action"]))
+        if "compensation" in step:
+            total += compensation_retry.worst_case_seconds(task(step["compensation"]))
+    return total
 
 
 def state_machine_arn_for(

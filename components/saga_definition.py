@@ -42,6 +42,13 @@ class RetryPolicy:
     backoff_rate: float = 2.0
     max_delay_seconds: int = 30
 
+    def worst_case_seconds(self, task_seconds: int) -> float:
+        """The longest a retried Task can take: every attempt runs to its timeout, every wait is the longest."""
+        waits = sum(
+            min(self.interval_seconds * self.backoff_rate**i, self.max_delay_seconds) for i in range(self.max_attempts)
+        )
+        return (self.max_attempts + 1) * task_seconds + waits
+
     def retrier(self, errors: list[str]) -> dict[str, Any]:
         return {
             "ErrorEquals": errors,

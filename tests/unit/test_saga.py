@@ -29,6 +29,7 @@ def saga_args(steps: int = 3, **overrides: Any) -> SagaArgs:
             for i in range(steps)
         ],
         "final_handler": dict(HANDLER),
+        "execution_timeout_seconds": 3600,
     }
     base.update(overrides)
     return base  # type: ignore[return-value]
@@ -125,7 +126,7 @@ def test_task_timeouts_exceed_function_timeouts(declare):
     for name, task in tasks(definition).items():
         function = task["Parameters"]["FunctionName"].rsplit(":", 1)[1]
         assert task["TimeoutSeconds"] == functions[function] + 7, name
-    assert definition["TimeoutSeconds"] == 300
+    assert definition["TimeoutSeconds"] == 3600
 
 
 def test_role_invokes_exactly_its_functions(declare):
@@ -231,3 +232,26 @@ def test_every_problem_is_reported_at_once(declare):
 def test_no_steps(declare):
     with pytest.raises(ArgumentError, match="steps: at least one step is required"):
         declare(lambda: Saga("checkout", saga_args(0)))
+
+
+def definition_worst_case(definition: dict[str, Any]) -> float:
+    """Every Task of a definition retried to exhaustion, each attempt to its TimeoutSeconds."""
+    total = 0.0
+    for task in tasks(definition).values():
+        [retrier] = task["Retry"]
+        waits = sum(
+            min(retrier["IntervalSeconds"] * retrier["BackoffRate"] ** i, retrier["MaxDelaySeconds"])
+            for i in range(retrier["MaxAttempts"])
+        )
+        total += (retrier["MaxAttempts"] + 1) * task["TimeoutSeconds"] + waits
+    return total
+
+
+def test_an_execution_timeout_shorter_than_the_retry_budgets_is_refused(declare):
+    with pytest.raises(
+        ArgumentError, match=r"execution_timeout_seconds 300 is shorter than the worst case .*\(1\d{3}s"
+    ):
+        declare(lambda: Saga("checkout", saga_args(7, execution_timeout_seconds=300)))
+    run = declare(lambda: Saga("checkout", saga_args(3)))
+    definition = definition_of(run)
+    assert definition_worst_case(definition) <= definition["TimeoutSeconds"]

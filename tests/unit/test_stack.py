@@ -242,6 +242,16 @@ def test_fulfilment_starts_the_checkout_saga_the_stack_declares(stack: ProgramRu
         "finalize",
     ]
     assert definition["TimeoutSeconds"] < 15 * 60, "shorter than pendingOrderTtlMinutes"
+    worst = 0.0  # every Task retried to exhaustion must still end before the execution times out
+    for state in definition["States"].values():
+        if state["Type"] == "Task":
+            [retrier] = state["Retry"]
+            waits = sum(
+                min(retrier["IntervalSeconds"] * retrier["BackoffRate"] ** i, retrier["MaxDelaySeconds"])
+                for i in range(retrier["MaxAttempts"])
+            )
+            worst += (retrier["MaxAttempts"] + 1) * state["TimeoutSeconds"] + waits
+    assert worst <= definition["TimeoutSeconds"]
     limit = functions["checkout-charge-payment"]["environment"]["variables"]["PAYMENT_LIMIT"]
     assert float(limit) == 1000
 
