@@ -122,6 +122,8 @@ class LocalCloud:
     def deploy(self) -> dict[str, Any]:
         self.program = run_program(MotoDeployer(self.deployment), self.stack, self.config)
         self.outputs = dict(self.program.outputs)
+        for function in self.deployment.functions.values():
+            function.clock = self.clock.now  # the timestamps handlers write follow the local clock
         for mapping in self.deployment.mappings:
             source = SqsSource(mapping, self) if mapping.kind == "sqs" else StreamSource(mapping, self)
             (self.sqs_sources if isinstance(source, SqsSource) else self.stream_sources).append(source)  # type: ignore[arg-type]

@@ -25,6 +25,8 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
@@ -77,6 +79,7 @@ class LocalFunction:
     timeout_seconds: int = 3
     memory_mb: int = 128
     modules: dict[str, ModuleType] = field(default_factory=dict)
+    clock: Callable[[], datetime] | None = None  # the time handlers read (handler_runtime.records.clock)
 
     @classmethod
     def from_archive(
@@ -149,12 +152,30 @@ class LocalFunction:
         with _INVOKE_LOCK, printed, self._environment(), self._loaded():
             try:
                 handler = getattr(importlib.import_module(module_name), attribute)
+                records = sys.modules.get("handler_runtime.records")
+                if self.clock is not None and records is not None:
+                    setattr(records, "clock", self.clock)  # noqa: B010 (a module loaded at run time)
                 result = handler(event, context)
-                return json.loads(json.dumps(result, default=str))  # what crosses the wire is JSON
             except Exception as error:
                 raise InvocationError(
                     type(error).__name__, str(error), traceback.format_exception(error)[-5:]
                 ) from error
+            return _marshal(result)
+
+
+def _marshal(result: Any) -> Any:
+    """The result as it crosses the wire, like the Python runtime: Decimals become numbers; anything else that
+    is not JSON fails the invocation with Runtime.MarshalError."""
+
+    def number(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    try:
+        return json.loads(json.dumps(result, default=number))
+    except (TypeError, ValueError) as error:
+        raise InvocationError("Runtime.MarshalError", f"Unable to marshal response: {error}", []) from error
 
 
 @contextlib.contextmanager

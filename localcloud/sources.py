@@ -40,7 +40,9 @@ def _failed_ids(invocation: Invocation, report_failures: bool, all_ids: list[str
     if not report_failures:
         return []
     response = invocation.result
-    if not isinstance(response, dict) or not isinstance(response.get("batchItemFailures", []), list):
+    if response is None or response == {} or (isinstance(response, dict) and response.get("batchItemFailures") is None):
+        return []  # Lambda reads a null or empty response as complete success
+    if not isinstance(response, dict) or not isinstance(response["batchItemFailures"], list):
         return list(all_ids)
     failed = [f.get("itemIdentifier") for f in response.get("batchItemFailures", []) if isinstance(f, dict)]
     if any(f not in all_ids for f in failed):
@@ -365,6 +367,10 @@ class ScheduleSource:
     def __post_init__(self) -> None:
         self.schedule = parse_schedule(self.record.expression, self.record.timezone)
         self.origin = self.last
+        if self.record.start_date:  # nothing fires before the start date; a rate counts from it
+            start = datetime.fromisoformat(self.record.start_date.replace("Z", "+00:00"))
+            if start > self.last:
+                self.origin, self.last = start, start - timedelta(microseconds=1)
 
     def next_fire(self) -> datetime | None:
         return self.schedule.next_after(self.last, start=self.origin)
