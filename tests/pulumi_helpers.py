@@ -60,3 +60,18 @@ def iam_findings(run: ProgramRun) -> tuple[int, list[str]]:
                     scoped = {**statement, "Resource": "arn:aws:placeholder"}  # resource scope judged per type
                     findings.extend(f"{resource.name}: {p}" for p in statement_problems(scoped))
     return scanned, findings
+
+
+def definition_worst_case(definition: dict[str, Any]) -> float:
+    """Every Task of a state machine definition retried to exhaustion, each attempt to its TimeoutSeconds."""
+    total = 0.0
+    for state in definition["States"].values():
+        if state["Type"] != "Task":
+            continue
+        [retrier] = state["Retry"]
+        waits = sum(
+            min(retrier["IntervalSeconds"] * retrier["BackoffRate"] ** i, retrier["MaxDelaySeconds"])
+            for i in range(retrier["MaxAttempts"])
+        )
+        total += (retrier["MaxAttempts"] + 1) * state["TimeoutSeconds"] + waits
+    return total

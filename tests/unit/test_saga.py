@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, iam_findings, statements
+from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, definition_worst_case, iam_findings, statements
 from statelint.linter import Linter
 
 from components import ArgumentError, Saga, SagaArgs
@@ -232,19 +232,6 @@ def test_every_problem_is_reported_at_once(declare):
 def test_no_steps(declare):
     with pytest.raises(ArgumentError, match="steps: at least one step is required"):
         declare(lambda: Saga("checkout", saga_args(0)))
-
-
-def definition_worst_case(definition: dict[str, Any]) -> float:
-    """Every Task of a definition retried to exhaustion, each attempt to its TimeoutSeconds."""
-    total = 0.0
-    for task in tasks(definition).values():
-        [retrier] = task["Retry"]
-        waits = sum(
-            min(retrier["IntervalSeconds"] * retrier["BackoffRate"] ** i, retrier["MaxDelaySeconds"])
-            for i in range(retrier["MaxAttempts"])
-        )
-        total += (retrier["MaxAttempts"] + 1) * task["TimeoutSeconds"] + waits
-    return total
 
 
 def test_an_execution_timeout_shorter_than_the_retry_budgets_is_refused(declare):

@@ -7,7 +7,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 import pytest
-from pulumi_helpers import FIXTURE_HANDLERS, iam_findings
+from pulumi_helpers import FIXTURE_HANDLERS, definition_worst_case, iam_findings
 
 from localcloud.offline_mocks import OfflineMocks
 from localcloud.program import ProgramRun, run_declarations, run_program, stack_config
@@ -242,16 +242,8 @@ def test_fulfilment_starts_the_checkout_saga_the_stack_declares(stack: ProgramRu
         "finalize",
     ]
     assert definition["TimeoutSeconds"] < 15 * 60, "shorter than pendingOrderTtlMinutes"
-    worst = 0.0  # every Task retried to exhaustion must still end before the execution times out
-    for state in definition["States"].values():
-        if state["Type"] == "Task":
-            [retrier] = state["Retry"]
-            waits = sum(
-                min(retrier["IntervalSeconds"] * retrier["BackoffRate"] ** i, retrier["MaxDelaySeconds"])
-                for i in range(retrier["MaxAttempts"])
-            )
-            worst += (retrier["MaxAttempts"] + 1) * state["TimeoutSeconds"] + waits
-    assert worst <= definition["TimeoutSeconds"]
+    # every Task retried to exhaustion must still end before the execution times out
+    assert definition_worst_case(definition) <= definition["TimeoutSeconds"]
     limit = functions["checkout-charge-payment"]["environment"]["variables"]["PAYMENT_LIMIT"]
     assert float(limit) == 1000
 
