@@ -168,10 +168,12 @@ orders = Cqrs(
 )
 
 # Checkout: reserve stock, charge, confirm; on failure compensate in reverse and mark the order cancelled.
-# Each step is a few DynamoDB calls: 10 s timeouts keep the worst case of every retry (564 s) inside the 600 s
-# execution timeout, itself shorter than the pending-order TTL, so expiry never races a running saga.
+# confirm-order is the pivot: once it may have committed the saga only goes forward (retried on every error,
+# timeouts included), and the compensations refuse to touch a CONFIRMED order. Each step is a few DynamoDB calls:
+# 10 s timeouts keep the worst case of every retry (663 s) inside the 720 s execution timeout, itself shorter than
+# the pending-order TTL. Expiry can still race a slow saga; the conditional writes on the order keep that safe.
 CHECKOUT_STEP_TIMEOUT_SECONDS = 10
-CHECKOUT_TIMEOUT_SECONDS = 600
+CHECKOUT_TIMEOUT_SECONDS = 720
 orders_table_arn = orders.write_table_arn
 saga_tables: dict[str, pulumi.Input[str]] = {
     "ORDERS_TABLE": orders.write_table_name,
@@ -187,6 +189,7 @@ checkout = Saga(
         "log_level": settings.log_level,
         "execution_timeout_seconds": CHECKOUT_TIMEOUT_SECONDS,
         "execution_timeout_bound_seconds": settings.pending_order_ttl_minutes * 60,
+        "pivot": "confirm-order",
         "steps": [
             {
                 "name": "reserve-inventory",
@@ -207,6 +210,7 @@ checkout = Saga(
                     "handler": "inventory.release",
                     "environment": saga_tables,
                     "grants": [
+                        grant(["dynamodb:ConditionCheckItem"], [orders_table_arn]),
                         grant(["dynamodb:GetItem", "dynamodb:UpdateItem"], [reservations.table_arn]),
                         grant(["dynamodb:UpdateItem"], [inventory.table_arn]),
                     ],
@@ -227,7 +231,10 @@ checkout = Saga(
                     "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
                     "handler": "payment.refund",
                     "environment": saga_tables,
-                    "grants": [grant(["dynamodb:UpdateItem"], [payments.table_arn])],
+                    "grants": [
+                        grant(["dynamodb:ConditionCheckItem"], [orders_table_arn]),
+                        grant(["dynamodb:UpdateItem"], [payments.table_arn]),
+                    ],
                 },
                 "business_errors": ["PaymentDeclined"],
             },

@@ -78,16 +78,17 @@ class SagaRetry(TypedDict, total=False):
 
 class SagaStep(TypedDict):
     name: str
-    action: SagaHandler
+    action: SagaHandler  # idempotent: it is retried, and a timeout after its write looks like one before it
     compensation: NotRequired[SagaHandler]  # undo of the action; must be a no-op when the action did nothing
     business_errors: NotRequired[list[str]]  # error names never retried (they compensate at once)
-    retry: NotRequired[SagaRetry]  # on transient errors
+    retry: NotRequired[SagaRetry]  # before the pivot: on transient errors [3 attempts]; from it: on any error [6]
 
 
 class SagaArgs(TypedDict):
     steps: list[SagaStep]
     final_handler: SagaHandler  # runs after the compensations (e.g. mark the order cancelled)
     alarm_topic_arn: pulumi.Input[str]
+    pivot: NotRequired[str]  # the step that decides the outcome: from it on, the saga only goes forward
     execution_timeout_seconds: NotRequired[int]  # [300]
     execution_timeout_bound_seconds: NotRequired[int]  # the timeout must be shorter (e.g. the order TTL)
     compensation_retry: NotRequired[SagaRetry]  # [5 attempts, 1 s, x2, max 30 s]
@@ -109,6 +110,19 @@ def _retry(spec: SagaRetry | None, default: RetryPolicy) -> RetryPolicy:
 
 
 DEFAULT_COMPENSATION_RETRY = RetryPolicy(max_attempts=5)
+#: Forward steps (the pivot and after) cannot be undone, so they get the longer budget before PivotFailed.
+DEFAULT_FORWARD_RETRY = RetryPolicy(max_attempts=6)
+
+
+def _forward_names(args: SagaArgs) -> set[str]:
+    """The pivot and the steps after it."""
+    names = [step.get("name") for step in args.get("steps") or []]
+    pivot = args.get("pivot")
+    return {str(n) for n in names[names.index(pivot) :]} if pivot in names else set()
+
+
+def _step_retry(step: SagaStep, forward: bool) -> RetryPolicy:
+    return _retry(step.get("retry"), DEFAULT_FORWARD_RETRY if forward else RetryPolicy())
 
 
 def _retry_problems(where: str, spec: SagaRetry | None, default: RetryPolicy) -> list[str]:
@@ -136,8 +150,17 @@ def saga_problems(args: SagaArgs) -> list[str]:
     p.check(bool(steps), "steps: at least one step is required")
     names = [s.get("name") for s in steps]
     p.extend(f"steps: duplicate name {n!r}" for n in sorted({n for n in names if names.count(n) > 1}))
+    pivot = args.get("pivot")
+    if pivot is not None and pivot not in names:
+        p.add(f"pivot {pivot!r} is not a step (steps: {', '.join(str(n) for n in names)})")
+    forward = _forward_names(args)
     for index, step in enumerate(steps):
         where = f"steps[{index}] ({step.get('name', '?')})"
+        if step.get("name") in forward:
+            if "compensation" in step:
+                p.add(f"{where}: the pivot and the steps after it are never compensated; remove the compensation")
+            if step.get("name") != pivot and step.get("business_errors"):
+                p.add(f"{where}: a step after the pivot cannot refuse (the outcome is decided); no business errors")
         if not isinstance(step.get("name"), str) or not re.fullmatch(r"[a-z][a-z0-9-]{0,39}", step["name"]):
             p.add(f"{where}: name must be lower-case letters, digits and '-', at most 40 characters")
         if "action" not in step:
@@ -154,7 +177,8 @@ def saga_problems(args: SagaArgs) -> list[str]:
                 p.add(f"{where}: business error {error!r} is not an error name")
             elif error in TRANSIENT_ERRORS or error.startswith("States."):
                 p.add(f"{where}: {error!r} is retried as a transient error; it cannot be a business error")
-        p.extend(_retry_problems(f"{where}.retry", step.get("retry"), RetryPolicy()))
+        default = DEFAULT_FORWARD_RETRY if step.get("name") in forward else RetryPolicy()
+        p.extend(_retry_problems(f"{where}.retry", step.get("retry"), default))
     if "final_handler" not in args:
         p.add("final_handler is required")
     else:
@@ -187,8 +211,9 @@ def worst_case_seconds(args: SagaArgs) -> float:
 
     compensation_retry = _retry(args.get("compensation_retry"), DEFAULT_COMPENSATION_RETRY)
     total = compensation_retry.worst_case_seconds(task(args["final_handler"]))
+    forward = _forward_names(args)
     for step in args["steps"]:
-        total += _retry(step.get("retry"), RetryPolicy()).worst_case_seconds(task(step["action"]))
+        total += _step_retry(step, step["name"] in forward).worst_case_seconds(task(step["action"]))
         if "compensation" in step:
             total += compensation_retry.worst_case_seconds(task(step["compensation"]))
     return total
@@ -237,6 +262,8 @@ class Saga(pulumi.ComponentResource):
         def plan(key: str, resolved: dict[str, str]) -> HandlerPlan:
             return HandlerPlan(resolved[key], self.functions[key].timeout_seconds)
 
+        forward = _forward_names(args)
+
         def definition(resolved: dict[str, str]) -> str:
             steps = [
                 StepPlan(
@@ -244,7 +271,8 @@ class Saga(pulumi.ComponentResource):
                     action=plan(step["name"], resolved),
                     compensation=plan(f"{step['name']}-compensation", resolved) if "compensation" in step else None,
                     business_errors=tuple(step.get("business_errors", [])),
-                    retry=_retry(step.get("retry"), RetryPolicy()),
+                    retry=_step_retry(step, step["name"] in forward),
+                    forward=step["name"] in forward,
                 )
                 for step in args["steps"]
             ]

@@ -68,7 +68,7 @@ def definition_worst_case(definition: dict[str, Any]) -> float:
     for state in definition["States"].values():
         if state["Type"] != "Task":
             continue
-        [retrier] = state["Retry"]
+        retrier = max(state["Retry"], key=lambda r: r["MaxAttempts"])  # the longest budget a Task can spend
         waits = sum(
             min(retrier["IntervalSeconds"] * retrier["BackoffRate"] ** i, retrier["MaxDelaySeconds"])
             for i in range(retrier["MaxAttempts"])

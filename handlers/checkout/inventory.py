@@ -2,7 +2,8 @@
 
 Reserve takes every item's stock and records the reservation in one transaction, conditional on the order still
 being PENDING: all or nothing. Release puts the stock back once: the reservation moves RESERVED → RELEASED in the
-same transaction, so a repeated release (or the release of a reservation that never happened) changes nothing.
+same transaction, so a repeated release (or the release of a reservation that never happened) changes nothing;
+the same transaction checks that the order is not CONFIRMED (a compensation never undoes a confirmed order).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from checkout.errors import OrderNotPending, OutOfStock
-from checkout.state import cancellation_codes, dynamodb, parse_checkout
+from checkout.errors import OrderAlreadyConfirmed, OrderNotPending, OutOfStock
+from checkout.state import cancellation_codes, dynamodb, not_confirmed_check, parse_checkout
 from handler_runtime.errors import raise_transient_aws_errors
 from handler_runtime.observability import instrumented, logger, metrics
 from handler_runtime.records import utc_now
@@ -93,6 +94,7 @@ def release(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"released": False}
     reserved = {sku: value["N"] for sku, value in reservation["items"]["M"].items()}
     actions: list[dict[str, Any]] = [
+        not_confirmed_check(checkout.order_id),
         {
             "Update": {
                 "TableName": os.environ["RESERVATIONS_TABLE"],
@@ -106,7 +108,7 @@ def release(event: dict[str, Any], context: Any) -> dict[str, Any]:
                     ":now": {"S": utc_now()},
                 },
             }
-        }
+        },
     ]
     actions += [
         {
@@ -122,7 +124,12 @@ def release(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         client.transact_write_items(TransactItems=actions)
     except client.exceptions.TransactionCanceledException as cancelled:
-        if cancellation_codes(cancelled)[0] == "ConditionalCheckFailed":
+        codes = cancellation_codes(cancelled)
+        if codes[0] == "ConditionalCheckFailed":
+            raise OrderAlreadyConfirmed(
+                f"order {checkout.order_id} is CONFIRMED: its stock is never released"
+            ) from cancelled
+        if codes[1] == "ConditionalCheckFailed":
             logger.info("already released", extra={"order_id": checkout.order_id})
             return {"released": False}
         raise

@@ -1,7 +1,9 @@
 """charge-payment and refund-payment, both idempotent on the order id.
 
 The example's payment provider declines totals above ``PAYMENT_LIMIT``. A charge is a conditional put (a retried
-charge finds its payment); a refund moves CHARGED → REFUNDED once and does nothing when nothing was charged.
+charge finds its payment); a refund moves CHARGED → REFUNDED once and does nothing when nothing was charged. The
+refund is a transaction that also checks the order is not CONFIRMED: a compensation never refunds a confirmed
+order.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from checkout.errors import PaymentDeclined
-from checkout.state import parse_checkout, table
+from checkout.errors import OrderAlreadyConfirmed, PaymentDeclined
+from checkout.state import cancellation_codes, dynamodb, not_confirmed_check, parse_checkout, table
 from handler_runtime.errors import raise_transient_aws_errors
 from handler_runtime.observability import instrumented, logger, metrics
 from handler_runtime.records import put_once, utc_now
@@ -39,17 +41,36 @@ def charge(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @raise_transient_aws_errors
 def refund(event: dict[str, Any], context: Any) -> dict[str, Any]:
     checkout = parse_checkout(event)
-    payments = table("PAYMENTS_TABLE")
+    client = dynamodb()
     try:
-        payments.update_item(
-            Key={"order_id": checkout.order_id},
-            UpdateExpression="SET #s = :refunded, refunded_at = :now",
-            ConditionExpression="#s = :charged",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":refunded": "REFUNDED", ":charged": "CHARGED", ":now": utc_now()},
+        client.transact_write_items(
+            TransactItems=[
+                not_confirmed_check(checkout.order_id),
+                {
+                    "Update": {
+                        "TableName": os.environ["PAYMENTS_TABLE"],
+                        "Key": {"order_id": {"S": checkout.order_id}},
+                        "UpdateExpression": "SET #s = :refunded, refunded_at = :now",
+                        "ConditionExpression": "#s = :charged",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {
+                            ":refunded": {"S": "REFUNDED"},
+                            ":charged": {"S": "CHARGED"},
+                            ":now": {"S": utc_now()},
+                        },
+                    }
+                },
+            ]
         )
-    except payments.meta.client.exceptions.ConditionalCheckFailedException:
-        logger.info("nothing to refund", extra={"order_id": checkout.order_id})
-        return {"refunded": False}
+    except client.exceptions.TransactionCanceledException as cancelled:
+        codes = cancellation_codes(cancelled)
+        if codes[0] == "ConditionalCheckFailed":
+            raise OrderAlreadyConfirmed(
+                f"order {checkout.order_id} is CONFIRMED: its payment is never refunded"
+            ) from cancelled
+        if codes[1] == "ConditionalCheckFailed":
+            logger.info("nothing to refund", extra={"order_id": checkout.order_id})
+            return {"refunded": False}
+        raise
     metrics.add_metric(name="PaymentsRefunded", unit="Count", value=1)
     return {"refunded": True}

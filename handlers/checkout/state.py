@@ -13,7 +13,7 @@ import boto3
 from handler_runtime.errors import MalformedMessage
 from handler_runtime.validation import FieldReader, ValidationFailed
 
-__all__ = ["Checkout", "cancellation_codes", "dynamodb", "parse_checkout", "table"]
+__all__ = ["Checkout", "cancellation_codes", "dynamodb", "not_confirmed_check", "parse_checkout", "table"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,17 @@ def table(env_var: str) -> Any:
 def cancellation_codes(error: Any) -> list[str]:
     """The per-item codes of a cancelled transaction ('None' where the item was fine)."""
     return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+
+
+def not_confirmed_check(order_id: str) -> dict[str, Any]:
+    """A transaction item that holds only while the order is not CONFIRMED: every compensation writes with it, so
+    nothing ever refunds or releases a confirmed order, whatever the saga asks."""
+    return {
+        "ConditionCheck": {
+            "TableName": os.environ["ORDERS_TABLE"],
+            "Key": {"order_id": {"S": order_id}},
+            "ConditionExpression": "attribute_not_exists(order_id) OR #s <> :confirmed",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":confirmed": {"S": "CONFIRMED"}},
+        }
+    }

@@ -8,9 +8,11 @@ from typing import Any, TypeVar
 
 __all__ = [
     "RETRYABLE_AWS_CODES",
+    "RETRYABLE_CANCELLATION_REASONS",
     "BusinessError",
     "MalformedMessage",
     "TransientError",
+    "is_transient",
     "raise_transient_aws_errors",
 ]
 
@@ -29,36 +31,61 @@ class MalformedMessage(ValueError):
     """A message that can never be processed: it fails alone and reaches the DLQ after its receives."""
 
 
-#: AWS error codes (and transaction cancellation reasons) that a retry can fix.
+#: AWS error codes that a retry can fix.
 RETRYABLE_AWS_CODES = frozenset(
     {
         "ThrottlingException",
         "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
         "ProvisionedThroughputExceededException",
         "RequestLimitExceeded",
         "TransactionConflictException",
-        "TransactionConflict",
         "TransactionInProgressException",
         "InternalServerError",
+        "InternalFailure",
         "ServiceUnavailable",
+        "KMSThrottlingException",
     }
+)
+#: Per-item reasons of a DynamoDB TransactionCanceledException that a retry can fix (ConditionalCheckFailed is a
+#: business answer and is never among them).
+RETRYABLE_CANCELLATION_REASONS = frozenset(
+    {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict", "RequestLimitExceeded"}
 )
 
 
+def is_transient(error: BaseException) -> bool:
+    """Whether a retry can fix ``error``: throttling, transaction conflicts, AWS-side failures, and the botocore
+    connection and read timeouts (which are not ``ClientError``s)."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(error, ConnectTimeoutError | ReadTimeoutError | EndpointConnectionError | ConnectionClosedError):
+        return True
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        reasons = {r.get("Code", "") for r in error.response.get("CancellationReasons", None) or []}
+        return code in RETRYABLE_AWS_CODES or bool(reasons & RETRYABLE_CANCELLATION_REASONS)
+    return False
+
+
 def raise_transient_aws_errors(fn: Handler) -> Handler:
-    """Re-raise throttling, conflicts and AWS-side failures as :class:`TransientError`, which orchestrations
-    retry with backoff; anything else propagates unchanged."""
-    from botocore.exceptions import ClientError
+    """Re-raise what a retry can fix (:func:`is_transient`) as :class:`TransientError`, which orchestrations retry
+    with backoff; anything else propagates unchanged."""
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            reasons = {r.get("Code", "") for r in error.response.get("CancellationReasons", [])}
-            if code in RETRYABLE_AWS_CODES or reasons & RETRYABLE_AWS_CODES:
-                raise TransientError(f"{code}: {error}") from error
+        except Exception as error:
+            if is_transient(error):
+                raise TransientError(f"{type(error).__name__}: {error}") from error
             raise
 
     return call  # type: ignore[return-value]

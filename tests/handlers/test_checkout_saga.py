@@ -190,3 +190,104 @@ def test_a_compensation_that_keeps_failing_ends_in_compensation_failed(cloud: Ch
     order = cloud.item("ORDERS_TABLE", "o-stuck")
     assert order["status"] == "PENDING", "nothing marks the order: a human looks at it"
     assert cloud.stock("sku-apple") == 9, "the stuck reservation is still held"
+
+
+@pytest.mark.parametrize(
+    "error", ["Sandbox.Timedout", "Lambda.ClientExecutionTimeoutException", "Runtime.ExitError", "ConnectionReset"]
+)
+def test_a_pivot_that_committed_and_then_failed_goes_forward_never_compensates(
+    cloud: CheckoutCloud, registry, error: str
+):
+    def confirm_then_fail(real: Any, event: Any, call: int) -> Any:
+        result = real(event)  # the order is CONFIRMED ...
+        if call == 1:
+            raise InvocationError(error, "the answer never came back", [])  # ... but the saga cannot know
+        return result
+
+    calls = wrap(registry, cloud, "confirm-order", confirm_then_fail)
+    execution = cloud.run(cloud.place_pending_order("o-pivot", {"sku-apple": 2}, 60))
+    assert output(execution) == {"outcome": "COMPLETED"}
+    assert calls == [1, 2], "the idempotent pivot is retried"
+    assert "compensate-charge-payment" not in history(execution)
+    assert cloud.item("ORDERS_TABLE", "o-pivot")["status"] == "CONFIRMED"
+    assert cloud.item("PAYMENTS_TABLE", "o-pivot")["status"] == "CHARGED"
+    assert cloud.item("RESERVATIONS_TABLE", "o-pivot")["status"] == "RESERVED"
+    assert cloud.stock("sku-apple") == 8
+
+
+def test_a_pivot_that_keeps_failing_ends_in_pivot_failed_and_undoes_nothing(cloud: CheckoutCloud, registry):
+    def broken(real: Any, event: Any, call: int) -> Any:
+        raise InvocationError("Sandbox.Timedout", "Task timed out after 10.00 seconds", [])
+
+    calls = wrap(registry, cloud, "confirm-order", broken)
+    execution = cloud.run(cloud.place_pending_order("o-undecided", {"sku-apple": 1}, 20))
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "PivotFailed"
+    assert len(calls) > 4, "the pivot has a longer retry budget than the other steps"
+    assert not any(state.startswith("compensate-") for state in history(execution))
+    assert cloud.item("PAYMENTS_TABLE", "o-undecided")["status"] == "CHARGED", "a human decides: nothing undone"
+
+
+def test_a_compensation_never_undoes_a_confirmed_order(cloud: CheckoutCloud, registry):
+    checkout_input = cloud.place_pending_order("o-done", {"sku-pear": 1}, 10)
+    cloud.run(checkout_input)
+    assert cloud.item("ORDERS_TABLE", "o-done")["status"] == "CONFIRMED"
+    lam = boto3.client("lambda", region_name="us-east-1")
+    for key in ("charge-payment-compensation", "reserve-inventory-compensation"):
+        reply = lam.invoke(FunctionName=cloud.functions[key], Payload=json.dumps(checkout_input))
+        assert json.loads(reply["Payload"].read())["errorType"] == "OrderAlreadyConfirmed", key
+    assert cloud.item("PAYMENTS_TABLE", "o-done")["status"] == "CHARGED"
+    assert cloud.item("RESERVATIONS_TABLE", "o-done")["status"] == "RESERVED"
+    assert cloud.stock("sku-pear") == 4
+
+
+@pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"])
+def test_a_throttled_reservation_is_retried_not_cancelled(
+    cloud: CheckoutCloud, registry, monkeypatch: pytest.MonkeyPatch, reason: str
+):
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+    throttled: list[str] = []
+
+    def first_transaction_cancelled(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "TransactWriteItems" and not throttled:
+            throttled.append(operation)
+            codes = [{"Code": "None"}] * (len(params["TransactItems"]) - 1) + [{"Code": reason}]
+            raise client.exceptions.TransactionCanceledException(
+                {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": codes},
+                operation,
+            )
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", first_transaction_cancelled)
+    calls = wrap(registry, cloud, "reserve-inventory", lambda real, event, call: real(event))
+    execution = cloud.run(cloud.place_pending_order(f"o-{reason}", {"sku-pear": 1}, 10))
+    assert throttled == ["TransactWriteItems"]
+    assert output(execution) == {"outcome": "COMPLETED"}
+    assert calls == [1, 2], "retried as a TransientError"
+    assert cloud.stock("sku-pear") == 4
+
+
+@pytest.mark.parametrize("error", ["ConnectTimeoutError", "ReadTimeoutError", "EndpointConnectionError"])
+def test_a_connection_failure_is_retried_not_cancelled(
+    cloud: CheckoutCloud, registry, monkeypatch: pytest.MonkeyPatch, error: str
+):
+    import botocore.exceptions
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+    failed: list[str] = []
+
+    def first_call_fails(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "PutItem" and params.get("TableName") == cloud.tables["PAYMENTS_TABLE"] and not failed:
+            failed.append(operation)
+            raise getattr(botocore.exceptions, error)(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", first_call_fails)
+    calls = wrap(registry, cloud, "charge-payment", lambda real, event, call: real(event))
+    execution = cloud.run(cloud.place_pending_order(f"o-{error}", {"sku-pear": 1}, 10))
+    assert failed == ["PutItem"]
+    assert output(execution) == {"outcome": "COMPLETED"}
+    assert calls == [1, 2]

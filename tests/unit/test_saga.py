@@ -242,3 +242,66 @@ def test_an_execution_timeout_shorter_than_the_retry_budgets_is_refused(declare)
     run = declare(lambda: Saga("checkout", saga_args(3)))
     definition = definition_of(run)
     assert definition_worst_case(definition) <= definition["TimeoutSeconds"]
+
+
+def pivoted(steps: int = 4, pivot: int = 2) -> SagaArgs:
+    """Steps before ``pivot`` are compensatable; the pivot and the steps after it only go forward."""
+    args = saga_args(steps)
+    for index, step in enumerate(args["steps"]):
+        if index >= pivot:
+            step.pop("compensation", None)
+        if index > pivot:
+            step.pop("business_errors", None)
+    args["pivot"] = f"step-{pivot}"
+    return args
+
+
+def test_the_pivot_and_later_steps_retry_every_error_and_never_compensate(declare):
+    definition = definition_of(declare(lambda: Saga("checkout", pivoted(4, pivot=2))))
+    assert Linter.validate(definition) == []
+    pivot = definition["States"]["step-2"]
+    assert pivot["Retry"][0] == {"ErrorEquals": ["Refused2"], "MaxAttempts": 0}, "a refusal is never retried"
+    assert pivot["Retry"][1]["ErrorEquals"] == ["States.ALL"]
+    assert pivot["Retry"][1]["MaxAttempts"] == 6
+    # A refusal by the pivot means it did not commit: the steps before it are undone (not the pivot itself).
+    assert pivot["Catch"] == [
+        {"ErrorEquals": ["Refused2"], "ResultPath": "$.error", "Next": "compensate-step-0"},
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "PivotFailed"},
+    ]
+    after = definition["States"]["step-3"]
+    assert [r["ErrorEquals"] for r in after["Retry"]] == [["States.ALL"]]
+    assert after["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "PivotFailed"}]
+    assert definition["States"]["PivotFailed"]["Type"] == "Fail"
+    assert "compensate-step-2" not in definition["States"] and "compensate-step-3" not in definition["States"]
+    before = definition["States"]["step-0"]
+    assert before["Retry"][0]["ErrorEquals"] == TRANSIENT_ERRORS
+    assert {"Sandbox.Timedout", "Lambda.ClientExecutionTimeoutException", "States.Timeout"} <= set(TRANSIENT_ERRORS)
+    assert definition_worst_case(definition) <= definition["TimeoutSeconds"]
+
+
+def test_a_saga_without_a_pivot_has_no_pivot_failed_state(declare):
+    definition = definition_of(declare(lambda: Saga("checkout", saga_args(3))))
+    assert "PivotFailed" not in definition["States"]
+
+
+def test_a_pivot_at_the_first_step_goes_straight_to_the_final_handler_on_refusal(declare):
+    definition = definition_of(declare(lambda: Saga("checkout", pivoted(2, pivot=0))))
+    assert definition["States"]["step-0"]["Catch"][0]["Next"] == "finalize"
+
+
+def test_pivot_problems_are_reported_at_once(declare):
+    args = saga_args(4)  # step-2 and step-3 keep their compensations, step-3 its business errors
+    args["pivot"] = "step-2"
+    args["steps"][3]["retry"] = {"max_attempts": 11}
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Saga("checkout", args))
+    text = "\n".join(caught.value.problems)
+    for fragment in [
+        "steps[2] (step-2): the pivot and the steps after it are never compensated; remove the compensation",
+        "steps[3] (step-3): the pivot and the steps after it are never compensated; remove the compensation",
+        "steps[3] (step-3): a step after the pivot cannot refuse (the outcome is decided); no business errors",
+        "steps[3] (step-3).retry.max_attempts must be between 0 and 10, got 11",
+    ]:
+        assert fragment in text, text
+    with pytest.raises(ArgumentError, match=r"pivot 'step-9' is not a step \(steps: step-0, step-1\)"):
+        declare(lambda: Saga("checkout", {**saga_args(2), "pivot": "step-9"}))

@@ -242,6 +242,10 @@ def test_fulfilment_starts_the_checkout_saga_the_stack_declares(stack: ProgramRu
         "finalize",
     ]
     assert definition["TimeoutSeconds"] < 15 * 60, "shorter than pendingOrderTtlMinutes"
+    pivot = definition["States"]["confirm-order"]
+    assert pivot["Retry"][0] == {"ErrorEquals": ["OrderNotPending"], "MaxAttempts": 0}, "a refusal is definite"
+    assert pivot["Retry"][1]["ErrorEquals"] == ["States.ALL"], "the pivot is retried on every other error"
+    assert pivot["Catch"][-1]["Next"] == "PivotFailed", "and never compensated"
     # every Task retried to exhaustion must still end before the execution times out
     assert definition_worst_case(definition) <= definition["TimeoutSeconds"]
     limit = functions["checkout-charge-payment"]["environment"]["variables"]["PAYMENT_LIMIT"]
@@ -266,7 +270,15 @@ def test_saga_steps_write_only_their_tables(stack: ProgramRun):
         "dynamodb:UpdateItem": [table("inventory")],
     }
     assert writes("charge-payment") == {"dynamodb:PutItem": [table("payments")]}
-    assert writes("charge-payment-compensation") == {"dynamodb:UpdateItem": [table("payments")]}
+    assert writes("charge-payment-compensation") == {
+        "dynamodb:ConditionCheckItem": [table("orders-table")],  # never refund a CONFIRMED order
+        "dynamodb:UpdateItem": [table("payments")],
+    }
+    assert writes("reserve-inventory-compensation") == {
+        "dynamodb:ConditionCheckItem": [table("orders-table")],  # never release a CONFIRMED order's stock
+        "dynamodb:GetItem": [table("reservations")],
+        "dynamodb:UpdateItem": [table("inventory"), table("reservations")],
+    }
     assert writes("final") == {"dynamodb:UpdateItem": [table("orders-table")]}
 
 
