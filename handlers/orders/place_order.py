@@ -1,13 +1,16 @@
 """place-order: validate the command and write the order PENDING, once per request id.
 
 Invalid input returns ``{"ok": false, "errors": [...]}`` and writes nothing (no exception: nothing retries it).
-The order id is derived from ``request_id`` when given, and the put is conditional on the id being new, so a
-retried request yields the same order, written once.
+With a ``request_id``, the order id is derived from the customer and the request id together (two customers never
+share an order), and the put is conditional on the id being new, so a retried request yields the same order,
+written once. The same request id from the same customer with another payload is refused on ``request_id``: it
+is a client bug, and answering with the first order would silently drop the second.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -17,12 +20,13 @@ from typing import Any
 
 import boto3
 
+from handler_runtime.json_codec import dumps
 from handler_runtime.observability import instrumented, logger, metrics
 from handler_runtime.records import put_once, utc_now
 from handler_runtime.validation import FieldReader, ValidationFailed
 from orders.model import PENDING
 
-__all__ = ["PlaceOrder", "handler", "order_id_for", "parse_command"]
+__all__ = ["PlaceOrder", "handler", "order_id_for", "parse_command", "same_payload"]
 
 MAX_SKUS = 25
 _TEXT = r"[A-Za-z0-9][A-Za-z0-9._:@-]*"
@@ -58,11 +62,23 @@ def parse_command(event: object) -> PlaceOrder:
     return PlaceOrder(customer_id, items, total, request_id)
 
 
-def order_id_for(request_id: str | None) -> str:
-    """Deterministic for a request id (a retry finds its order), random otherwise."""
+def order_id_for(customer_id: str, request_id: str | None) -> str:
+    """Deterministic for a customer's request id (a retry finds its order), random otherwise."""
     if request_id is None:
         return f"o-{uuid.uuid4().hex}"
-    return "o-" + hashlib.sha256(request_id.encode()).hexdigest()[:32]
+    return "o-" + hashlib.sha256(json.dumps([customer_id, request_id]).encode()).hexdigest()[:32]
+
+
+def same_payload(stored: dict[str, Any], command: PlaceOrder) -> bool:
+    """Whether a stored order was written by this command (items in any order; 10 and 10.0 are one total)."""
+
+    def canonical(items: list[dict[str, Any]], total: Any) -> str:
+        listed = sorted((str(i["sku"]), int(i["qty"])) for i in items)
+        return dumps({"items": listed, "total": Decimal(str(total)).normalize()})
+
+    return stored.get("customer_id") == command.customer_id and canonical(
+        stored.get("items", []), stored.get("total", 0)
+    ) == canonical(command.items, command.total)
 
 
 @cache
@@ -79,7 +95,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.info("invalid command", extra={"errors": [e.as_dict() for e in invalid.errors]})
         metrics.add_metric(name="OrdersRejected", unit="Count", value=1)
         return {"ok": False, "errors": [e.as_dict() for e in invalid.errors]}
-    order_id = order_id_for(command.request_id)
+    order_id = order_id_for(command.customer_id, command.request_id)
     now = utc_now()
     order = {
         "order_id": order_id,
@@ -94,6 +110,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if put_once(_orders(), order, "order_id"):
         metrics.add_metric(name="OrdersPlaced", unit="Count", value=1)
         logger.info("order placed", extra={"order_id": order_id})
-    else:
-        logger.info("order already placed for this request", extra={"order_id": order_id})
+        return {"ok": True, "order_id": order_id}
+    stored = _orders().get_item(Key={"order_id": order_id}, ConsistentRead=True).get("Item", {})
+    if not same_payload(stored, command):
+        logger.info("request id reused with another payload", extra={"order_id": order_id})
+        metrics.add_metric(name="OrdersRejected", unit="Count", value=1)
+        message = "already used for another order by this customer: send a new request_id for a new order"
+        return {"ok": False, "errors": [{"field": "request_id", "message": message}]}
+    logger.info("order already placed for this request", extra={"order_id": order_id})
     return {"ok": True, "order_id": order_id}

@@ -81,6 +81,29 @@ def test_place_order_writes_a_pending_order(aws):
     assert order["created_at"].endswith("Z")
 
 
+def test_two_customers_reusing_one_request_id_get_two_orders(aws):
+    alice = place(customer="alice", request_id="1", total=10)
+    bob = place(customer="bob", request_id="1", total=20)
+    assert alice["ok"] is True and bob["ok"] is True
+    assert alice["order_id"] != bob["order_id"]
+    orders = {o["customer_id"]: o for o in orders_table().scan()["Items"]}
+    assert (orders["alice"]["total"], orders["bob"]["total"]) == (Decimal(10), Decimal(20))
+
+
+def test_a_reused_request_id_with_another_payload_is_refused_and_changes_nothing(aws):
+    first = place(customer="alice", request_id="1", total=10)
+    stored = orders_table().get_item(Key={"order_id": first["order_id"]})["Item"]
+    for changed in ({"total": 11}, {"items": [{"sku": "sku-pear", "qty": 2}]}):
+        reply = place(customer="alice", request_id="1", **{"total": 10, **changed})
+        assert reply["ok"] is False
+        assert [e["field"] for e in reply["errors"]] == ["request_id"]
+        assert "another order" in reply["errors"][0]["message"]
+    assert orders_table().get_item(Key={"order_id": first["order_id"]})["Item"] == stored
+    assert orders_table().scan()["Count"] == 1
+    again = place(customer="alice", request_id="1", total=10.0)  # the same payload, however the number is written
+    assert again == first
+
+
 def test_same_request_id_yields_the_same_order_written_once(aws):
     first = place(request_id="req-1")
     written = orders_table().get_item(Key={"order_id": first["order_id"]})["Item"]
