@@ -26,7 +26,7 @@ from components.function import (
 )
 from components.iam import Grant, grant, kms_use_grant
 from components.policies import deny_insecure_transport, resource_policy
-from components.queue import Queue, QueueArgs, queue_problems
+from components.queue import IDEMPOTENCY_EXPIRY_ENV, Queue, QueueArgs, queue_problems, redelivery_window_seconds
 from components.validation import Problems
 
 __all__ = ["FanOut", "FanOutArgs", "FanOutSubscriber", "SubscriberOutputs"]
@@ -79,7 +79,8 @@ _VALIDATION_ONLY_ARN = "arn:aws:sns:region:account:validation-only"
 
 
 def _function_args(sub: FanOutSubscriber, args: FanOutArgs) -> FunctionArgs:
-    return component_function_args(sub, args)
+    # A consumer's idempotency records outlive every way its messages can come back (a DLQ redrive included).
+    return component_function_args(sub, args, {IDEMPOTENCY_EXPIRY_ENV: str(redelivery_window_seconds())})
 
 
 def _subscriber_problems(index: int, sub: FanOutSubscriber, args: FanOutArgs) -> list[str]:
@@ -106,6 +107,13 @@ def _subscriber_problems(index: int, sub: FanOutSubscriber, args: FanOutArgs) ->
             not isinstance(visibility, int) or visibility >= VISIBILITY_FACTOR * timeout,
             f"visibility_timeout_seconds {visibility} is shorter than {VISIBILITY_FACTOR} x the function timeout "
             f"({VISIBILITY_FACTOR * timeout}s)",
+        )
+    expiry = sub.get("environment", {}).get(IDEMPOTENCY_EXPIRY_ENV)
+    if isinstance(expiry, str):
+        p.check(
+            expiry.isdigit() and int(expiry) >= redelivery_window_seconds(),
+            f"environment {IDEMPOTENCY_EXPIRY_ENV} {expiry} is shorter than the {redelivery_window_seconds()}s a "
+            "message can come back (DLQ retention + queue retention): a redrive would apply effects twice",
         )
     p.extend(function_problems(sub.get("name", "?"), _function_args(sub, args)))
     p.extend(queue_problems(_queue_args(sub, args, _VALIDATION_ONLY_ARN)))

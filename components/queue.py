@@ -20,16 +20,29 @@ from components.validation import Problems
 
 __all__ = [
     "DLQ_RETENTION_SECONDS",
+    "IDEMPOTENCY_EXPIRY_ENV",
     "FailureQueue",
     "FailureQueueArgs",
     "Queue",
     "QueueArgs",
     "QueueSender",
     "queue_problems",
+    "redelivery_window_seconds",
 ]
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the maximum SQS allows
 DEFAULT_RETENTION_SECONDS = 4 * 24 * 3600
+#: The environment variable through which a pattern tells a consumer's idempotency records how long to live.
+IDEMPOTENCY_EXPIRY_ENV = "IDEMPOTENCY_EXPIRY_SECONDS"
+
+
+def redelivery_window_seconds(retention_seconds: int = DEFAULT_RETENTION_SECONDS) -> int:
+    """How long after its first delivery a message can still come back to its consumer: a DLQ keeps a message
+    14 days from its original enqueue, and a redrive puts it back in the source queue, where it can wait out
+    that queue's retention. Idempotency records guarding the consumer's effects must live at least this long."""
+    return DLQ_RETENTION_SECONDS + retention_seconds
+
+
 DEFAULT_VISIBILITY_SECONDS = 30
 DEFAULT_MAX_RECEIVE_COUNT = 5
 DEFAULT_OLDEST_AGE_ALARM_SECONDS = 900

@@ -21,7 +21,7 @@ from components.alarms import AlarmSpec, metric_alarm
 from components.function import Function, FunctionArgs, component_function_args, function_problems
 from components.iam import Grant, grant, policy_document
 from components.naming import physical_name
-from components.queue import FailureQueue
+from components.queue import DLQ_RETENTION_SECONDS, IDEMPOTENCY_EXPIRY_ENV, FailureQueue
 from components.roles import service_role
 from components.runtime import current_account
 from components.schedule_expression import Schedule, ScheduleError, parse_schedule
@@ -32,6 +32,7 @@ __all__ = ["ScheduledJob", "ScheduledJobArgs", "missed_run_window"]
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 DEFAULT_THROTTLES_THRESHOLD = 30
 HOUR, DAY = 3600, 86400
+DEFAULT_MAX_EVENT_AGE_SECONDS = HOUR  # both Scheduler's delivery window and Lambda's async event age
 
 
 class ScheduledJobArgs(TypedDict):
@@ -74,8 +75,18 @@ def missed_run_window(period_seconds: int, flexible_window_minutes: int) -> tupl
     return None
 
 
+def redelivery_window(args: ScheduledJobArgs) -> int:
+    """How long after its scheduled time a run's event can still reach the function: Scheduler's and Lambda's
+    retries up to their maximum event ages, then a hand re-send from the DLQ within its 14 days."""
+    return (
+        args.get("max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS)
+        + args.get("async_max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS)
+        + DLQ_RETENTION_SECONDS
+    )
+
+
 def _function_args(args: ScheduledJobArgs) -> FunctionArgs:
-    return component_function_args(args, args)
+    return component_function_args(args, args, {IDEMPOTENCY_EXPIRY_ENV: str(redelivery_window(args))})
 
 
 def _date_problem(field: str, value: str) -> str | None:
@@ -104,10 +115,12 @@ def scheduled_job_problems(args: ScheduledJobArgs) -> tuple[list[str], Schedule 
             "end_date must be after start_date",
         )
     p.int_range("retry_attempts", args.get("retry_attempts", 2), 0, 185)
-    p.int_range("max_event_age_seconds", args.get("max_event_age_seconds", 3600), 60, 86400)
+    p.int_range("max_event_age_seconds", args.get("max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS), 60, 86400)
     p.int_range("reserved_concurrency", args.get("reserved_concurrency", 1), 0, 10000)
     p.int_range("async_retry_attempts", args.get("async_retry_attempts", 2), 0, 2)
-    p.int_range("async_max_event_age_seconds", args.get("async_max_event_age_seconds", 3600), 60, 21600)
+    p.int_range(
+        "async_max_event_age_seconds", args.get("async_max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS), 60, 21600
+    )
     p.int_range(
         "throttles_alarm_threshold", args.get("throttles_alarm_threshold", DEFAULT_THROTTLES_THRESHOLD), 1, 1_000_000
     )
@@ -153,7 +166,7 @@ class ScheduledJob(pulumi.ComponentResource):
             function_args.pop("reserved_concurrency", None)
         function_args["async_config"] = {
             "max_retry_attempts": args.get("async_retry_attempts", 2),
-            "max_event_age_seconds": args.get("async_max_event_age_seconds", 3600),
+            "max_event_age_seconds": args.get("async_max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS),
             "on_failure_queue_arn": dlq.queue_arn,
         }
         function_args["alarms"] = {
@@ -201,7 +214,7 @@ class ScheduledJob(pulumi.ComponentResource):
                 "input": json.dumps({**args.get("input", {}), "scheduled_time": SCHEDULED_TIME}, sort_keys=True),
                 "retry_policy": {
                     "maximum_retry_attempts": args.get("retry_attempts", 2),
-                    "maximum_event_age_in_seconds": args.get("max_event_age_seconds", 3600),
+                    "maximum_event_age_in_seconds": args.get("max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS),
                 },
                 "dead_letter_config": {"arn": dlq.queue_arn},
             },

@@ -21,10 +21,20 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-__all__ = ["DEFAULT_EXPIRY_SECONDS", "Idempotency"]
+__all__ = ["DEFAULT_EXPIRY_SECONDS", "EXPIRY_ENV", "Idempotency", "expiry_seconds"]
 
-DEFAULT_EXPIRY_SECONDS = 24 * 3600  # longer than any redelivery window of the sources we consume
+#: Set by the patterns to how long a message can come back to the function (a DLQ redrive included).
+EXPIRY_ENV = "IDEMPOTENCY_EXPIRY_SECONDS"
+#: Without it: an SQS message can wait 14 days in its DLQ, then be redriven into a queue keeping it 4 more days.
+DEFAULT_EXPIRY_SECONDS = 18 * 24 * 3600
 Result = TypeVar("Result")
+
+
+def expiry_seconds() -> int:
+    """How long idempotency records live: ``IDEMPOTENCY_EXPIRY_SECONDS`` when set, else 18 days. A record that
+    expires before its message stops coming back lets a redelivery apply the effect twice."""
+    value = os.environ.get(EXPIRY_ENV, "")
+    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_EXPIRY_SECONDS
 
 
 class Idempotency:
@@ -37,11 +47,11 @@ class Idempotency:
     """
 
     def __init__(
-        self, key_jmespath: str, expires_after_seconds: int = DEFAULT_EXPIRY_SECONDS, table_name: str | None = None
+        self, key_jmespath: str, expires_after_seconds: int | None = None, table_name: str | None = None
     ) -> None:
         self.config = IdempotencyConfig(
             event_key_jmespath=key_jmespath,
-            expires_after_seconds=expires_after_seconds,
+            expires_after_seconds=expires_after_seconds or expiry_seconds(),
             raise_on_no_idempotency_key=True,
         )
         self._table_name = table_name
@@ -60,6 +70,30 @@ class Idempotency:
     def register(self, context: LambdaContext) -> None:
         """Record this invocation's context (every invocation: its deadline bounds IN_PROGRESS records)."""
         self.config.register_lambda_context(context)
+
+    def first_time(self, name: str) -> Callable[[dict[str, Any]], bool]:
+        """A guard for an effect that has no conditional write of its own (a metric, a call to a third party):
+        ``guard(payload)`` records the payload's key and returns True the first time, False for every repeat.
+
+        Apply the effect *after* a True: the key is recorded (COMPLETED) before the effect happens, so a failure of
+        the record's write (a throttled save) never leads to the effect twice; only a crash between the return and
+        the effect — no AWS call in between — could lose it. ``name`` keys the records (keep it stable).
+        """
+        fresh: list[bool] = []
+
+        def record(payload: dict[str, Any]) -> dict[str, bool]:
+            fresh.append(True)
+            return {"recorded": True}
+
+        record.__name__ = record.__qualname__ = name
+        recorded = self.function(record)
+
+        def guard(payload: dict[str, Any]) -> bool:
+            fresh.clear()
+            recorded(payload=payload)
+            return bool(fresh)
+
+        return guard
 
     def function(self, fn: Callable[..., Result]) -> Callable[..., Result]:
         """Wrap ``fn(payload=..., **others)``: a repeated payload key returns the first result without running

@@ -360,3 +360,12 @@ def test_an_invocation_without_a_correlation_id_logs_none_and_clears_the_previou
     handler({"order_id": "o-7"}, FakeLambdaContext())
     handler({"something": "else"}, FakeLambdaContext())
     assert [r.get("correlation_id") for r in log_records() if r["message"] == "handling"] == ["o-7", None]
+
+
+def test_idempotency_records_live_as_long_as_the_pattern_says(monkeypatch: pytest.MonkeyPatch):
+    from handler_runtime.idempotency import DEFAULT_EXPIRY_SECONDS, Idempotency
+
+    assert Idempotency("id").config.expires_after_seconds == DEFAULT_EXPIRY_SECONDS == 18 * 86400
+    monkeypatch.setenv("IDEMPOTENCY_EXPIRY_SECONDS", "1300000")
+    assert Idempotency("id").config.expires_after_seconds == 1_300_000
+    assert Idempotency("id", expires_after_seconds=60).config.expires_after_seconds == 60

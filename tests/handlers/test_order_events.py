@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -178,3 +179,69 @@ def test_big_orders_schema_invalid_event_fails_alone(cloud: OrderEventsCloud):
     response = cloud.poll("big-orders", big_orders.handler, FakeLambdaContext())
     assert response["received"] == 2
     assert len(response["batchItemFailures"]) == 1
+
+
+def big_orders_emitted(text: str) -> float:
+    return sum(sum(json.loads(line)["BigOrders"]) for line in text.splitlines() if '"BigOrders"' in line)
+
+
+class SandboxKilled(BaseException):
+    """Lambda stopping the sandbox at its timeout: nothing after this point runs, no finally either."""
+
+
+def test_big_orders_each_count_is_out_before_the_next_record_starts(
+    cloud: OrderEventsCloud, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    from botocore.client import BaseClient
+
+    cloud.publish(order_event("OrderPlaced", "big-a", total=700))
+    cloud.publish(order_event("OrderPlaced", "big-b", total=800))
+    original = BaseClient._make_api_call
+    printed_before_the_kill: list[str] = []
+
+    def killed_on_the_second_record(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "PutItem" and params.get("TableName") == "idempotency":
+            printed_before_the_kill.append(capsys.readouterr().out)
+            if len(printed_before_the_kill) == 2:  # the second record starts: the sandbox times out here
+                raise SandboxKilled
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", killed_on_the_second_record)
+    with pytest.raises(SandboxKilled):
+        cloud.poll("big-orders", big_orders.handler, FakeLambdaContext())
+    assert big_orders_emitted(printed_before_the_kill[1]) == 1, "the first count was out before the timeout"
+    monkeypatch.setattr(BaseClient, "_make_api_call", original)
+    responses = drain(cloud, "big-orders")  # both messages come back: the counted one is skipped
+    assert sum(r["received"] for r in responses) == 2
+    assert [f for r in responses for f in r["batchItemFailures"]] == []
+    assert big_orders_emitted(capsys.readouterr().out) == 1, "only the second order is counted now"
+
+
+def test_big_orders_a_failed_record_save_counts_nothing_and_the_redelivery_counts_once(
+    cloud: OrderEventsCloud, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    from botocore.client import BaseClient
+
+    cloud.publish(order_event("OrderPlaced", "big-t", total=900))
+    original = BaseClient._make_api_call
+    throttled: list[str] = []
+
+    def completion_throttled_once(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "UpdateItem" and params.get("TableName") == "idempotency" and not throttled:
+            throttled.append(operation)
+            raise client.exceptions.ProvisionedThroughputExceededException(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, operation
+            )
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", completion_throttled_once)
+    first = cloud.poll("big-orders", big_orders.handler, FakeLambdaContext(timeout_ms=1))
+    assert throttled == ["UpdateItem"] and len(first["batchItemFailures"]) == 1
+    assert big_orders_emitted(capsys.readouterr().out) == 0, "not recorded: not counted"
+    time.sleep(0.01)  # past the failed invocation's deadline, which bounded its IN_PROGRESS record
+    again = cloud.poll("big-orders", big_orders.handler, FakeLambdaContext())
+    assert again["received"] == 1 and again["batchItemFailures"] == []
+    assert big_orders_emitted(capsys.readouterr().out) == 1
+    cloud.publish(order_event("OrderPlaced", "big-t", total=900))  # and any later redelivery counts nothing
+    drain(cloud, "big-orders")
+    assert big_orders_emitted(capsys.readouterr().out) == 0

@@ -215,3 +215,15 @@ def test_every_problem_is_reported_at_once(declare):
 def test_no_subscribers(declare):
     with pytest.raises(ArgumentError, match="at least one subscriber is required"):
         declare(lambda: FanOut("events", fanout_args()))
+
+
+def test_consumers_keep_idempotency_records_as_long_as_a_message_can_come_back(declare):
+    run = declare(lambda: FanOut("events", fanout_args(subscriber("a"))))
+    queues = by_name(run, "aws:sqs/queue:Queue")
+    window = sum(queues[name].inputs["messageRetentionSeconds"] for name in ("events-a", "events-a-dlq"))
+    assert window == 18 * 86400  # 4 days in the queue + 14 in the DLQ, then a redrive
+    fn = run.named("events-a-consumer", "aws:lambda/function:Function").inputs
+    assert int(fn["environment"]["variables"]["IDEMPOTENCY_EXPIRY_SECONDS"]) >= window
+    shorter = fanout_args(subscriber("b", environment={"IDEMPOTENCY_EXPIRY_SECONDS": "86400"}))
+    with pytest.raises(ArgumentError, match=r"IDEMPOTENCY_EXPIRY_SECONDS 86400 is shorter than the 1555200s"):
+        declare(lambda: FanOut("events", shorter))

@@ -188,3 +188,10 @@ def test_every_problem_is_reported_at_once(declare):
         declare(
             lambda: ScheduledJob("sweep", job_args(start_date="2027-01-02T00:00:00Z", end_date="2027-01-01T00:00:00Z"))
         )
+
+
+def test_idempotency_records_outlive_every_way_a_run_can_come_back(declare):
+    run = declare(lambda: ScheduledJob("sweep", job_args(max_event_age_seconds=7200)))
+    fn = run.named("sweep-function", "aws:lambda/function:Function").inputs
+    # Scheduler's 2 h of delivery retries + Lambda's 1 h of async retries + a re-send from the 14-day DLQ
+    assert fn["environment"]["variables"]["IDEMPOTENCY_EXPIRY_SECONDS"] == str(7200 + 3600 + 14 * 86400)
