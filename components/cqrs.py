@@ -1,9 +1,12 @@
 """Cqrs: command handlers → write table → DynamoDB stream → projections → read models.
 
 The write table always has a NEW_AND_OLD_IMAGES stream. Command handlers may write the write table only. Each
-projection is a Lambda on the stream (TRIM_HORIZON, bisect on error, bounded retries and record age, partial
-batch responses) whose exhausted batches go to its own alarmed failure queue; it may read this table's stream and
-write only the read models it names (plus the grants the caller adds, e.g. a FanOut's ``publish_grants()``).
+projection is a Lambda on the stream (TRIM_HORIZON, bisect on error, partial batch responses, retried until its
+records are 6 h old — never infinitely) whose exhausted batches go to its own alarmed failure queue as Lambda's
+metadata record, replayable from the stream within its 24 h. Records the handler can never process (malformed)
+are parked on the same queue with their content (``FAILURE_QUEUE_URL``; see ``handler_runtime.batch``), so one bad
+record never holds the shard. A projection may read this table's stream and write only the read models it names
+(plus the grants the caller adds, e.g. a FanOut's ``publish_grants()``).
 """
 
 from __future__ import annotations
@@ -26,8 +29,14 @@ from components.validation import Problems
 __all__ = ["CommandHandler", "Cqrs", "CqrsArgs", "Projection", "ReadModel", "WriteTable", "env_name"]
 
 DEFAULT_BATCH_SIZE = 100
-DEFAULT_MAX_RETRIES = 3
-DEFAULT_MAX_RECORD_AGE = 3600
+#: A failed batch is retried until its records are 6 hours old (an outage of a dependency that long loses nothing),
+#: then its failure record goes to the failure queue with 18 of the stream's 24 hours left to replay it.
+DEFAULT_MAX_RETRIES = 10_000
+DEFAULT_MAX_RECORD_AGE = 6 * 3600
+STREAM_RETENTION_SECONDS = 24 * 3600
+MIN_REPLAY_WINDOW_SECONDS = 4 * 3600
+#: The environment variable naming the queue where a projection parks the records it can never process.
+FAILURE_QUEUE_ENV = "FAILURE_QUEUE_URL"
 DEFAULT_ITERATOR_AGE_ALARM_MS = 60_000
 MAX_FILTER_PATTERNS = 5
 WRITE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
@@ -76,8 +85,8 @@ class Projection(TypedDict):
     read_models: NotRequired[list[str]]  # read models it writes (env <NAME>_TABLE and write grants)
     batch_size: NotRequired[int]  # [100] 1..10000
     batching_window_seconds: NotRequired[int]  # [0] 0..300
-    max_retry_attempts: NotRequired[int]  # [3] 0..10000 (never infinite)
-    max_record_age_seconds: NotRequired[int]  # [3600] 60..604800 (never infinite)
+    max_retry_attempts: NotRequired[int]  # [10000] 0..10000 (never infinite): retried up to the record age
+    max_record_age_seconds: NotRequired[int]  # [21600] 60..72000: leaves >= 4 h of the stream's 24 h to replay
     parallelization_factor: NotRequired[int]  # [1] 1..10
     bisect_on_error: NotRequired[bool]  # [True]
     filter_patterns: NotRequired[list[dict[str, Any]]]  # Lambda event filtering, at most 5
@@ -134,7 +143,12 @@ def _projection_problems(index: int, projection: Projection, args: CqrsArgs) -> 
     p.int_range("batch_size", projection.get("batch_size", DEFAULT_BATCH_SIZE), 1, 10000)
     p.int_range("batching_window_seconds", projection.get("batching_window_seconds", 0), 0, 300)
     p.int_range("max_retry_attempts", projection.get("max_retry_attempts", DEFAULT_MAX_RETRIES), 0, 10000)
-    p.int_range("max_record_age_seconds", projection.get("max_record_age_seconds", DEFAULT_MAX_RECORD_AGE), 60, 604800)
+    p.int_range(
+        "max_record_age_seconds",
+        projection.get("max_record_age_seconds", DEFAULT_MAX_RECORD_AGE),
+        60,
+        STREAM_RETENTION_SECONDS - MIN_REPLAY_WINDOW_SECONDS,
+    )
     p.int_range("parallelization_factor", projection.get("parallelization_factor", 1), 1, 10)
     p.int_range(
         "iterator_age_alarm_ms",
@@ -270,12 +284,15 @@ class Cqrs(pulumi.ComponentResource):
         failures = FailureQueue(f"{prefix}-failures", {"alarm_topic_arn": args["alarm_topic_arn"]}, opts=child)
         model_names = projection.get("read_models", [])
         models = [self.read_models[m] for m in model_names]
-        environment: dict[str, pulumi.Input[str]] = {"WRITE_TABLE": write_table.table_name}
+        environment: dict[str, pulumi.Input[str]] = {
+            "WRITE_TABLE": write_table.table_name,
+            FAILURE_QUEUE_ENV: failures.queue_url,  # where the handler parks records it can never process
+        }
         environment.update({env_name(m): t.table_name for m, t in zip(model_names, models, strict=True)})
         grants = [
             grant(STREAM_ACTIONS, [stream_arn]),
             star_grant(["dynamodb:ListStreams"], STAR_RESOURCE_ACTIONS["dynamodb:ListStreams"]),
-            # The mapping's on-failure destination is sent with the function's own role.
+            # The mapping's on-failure destination is sent with the function's own role, and so are parked records.
             grant(["sqs:SendMessage"], [failures.queue_arn]),
             *([grant(READ_MODEL_ACTIONS, [t.table_arn for t in models])] if models else []),
         ]

@@ -5,13 +5,21 @@ Each record is handled alone: a record whose handler raises, or whose body is no
 reaches the DLQ after ``maxReceiveCount``; for a DynamoDB stream, Lambda retries from the first failed sequence
 number. A batch where every record fails is reported the same way (it does not raise), so malformed input never
 turns into a function error that retries good records.
+
+A stream has no per-record DLQ, and a failed record holds its shard until it succeeds or ages out. So a stream
+record whose handler raises :class:`MalformedMessage` (it can never be processed) is *parked*: sent with its content
+to the queue named by ``FAILURE_QUEUE_URL`` (the projection's failure queue) as ``{"condition": "MalformedRecord",
+"records": [...], ...}`` and counted as done, so the shard moves on; the redrive tool replays it after a fix. If
+parking fails, the record is reported failed and retried: it is never dropped.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -22,8 +30,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler_runtime.errors import MalformedMessage
 from handler_runtime.observability import logger
+from handler_runtime.records import utc_now
 
-__all__ = ["DynamoDBRecord", "SQSRecord", "json_body", "process_sqs_batch", "process_stream_batch"]
+__all__ = [
+    "FAILURE_QUEUE_ENV",
+    "DynamoDBRecord",
+    "SQSRecord",
+    "json_body",
+    "park_stream_records",
+    "process_sqs_batch",
+    "process_stream_batch",
+]
+
+FAILURE_QUEUE_ENV = "FAILURE_QUEUE_URL"
 
 
 def json_body(record: SQSRecord) -> dict[str, Any]:
@@ -60,10 +79,46 @@ def process_sqs_batch(
     return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
 
 
+@cache
+def _sqs() -> Any:
+    import boto3
+
+    return boto3.client("sqs")
+
+
+def park_stream_records(records: list[dict[str, Any]], error: Exception, function_arn: str) -> bool:
+    """Send stream records that can never be processed, with their content, to ``FAILURE_QUEUE_URL``; False when no
+    queue is configured (the caller then reports them failed). Raises when the send fails (nothing is dropped)."""
+    queue_url = os.environ.get(FAILURE_QUEUE_ENV)
+    if not queue_url:
+        return False
+    envelope = {
+        "version": "1.0",
+        "condition": "MalformedRecord",
+        "functionArn": function_arn,
+        "errorMessage": f"{type(error).__name__}: {error}",
+        "timestamp": utc_now(),
+        "records": records,
+    }
+    _sqs().send_message(QueueUrl=queue_url, MessageBody=json.dumps(envelope, default=str))
+    return True
+
+
 def process_stream_batch(
     event: dict[str, Any], context: LambdaContext, record_handler: Callable[[DynamoDBRecord], object]
 ) -> PartialItemFailureResponse:
-    """Run ``record_handler`` on each DynamoDB stream record; failures are reported by sequence number."""
+    """Run ``record_handler`` on each DynamoDB stream record; failures are reported by sequence number, malformed
+    records are parked (see the module docstring)."""
+
+    def parking(record: DynamoDBRecord) -> object:
+        try:
+            return record_handler(record)
+        except MalformedMessage as malformed:
+            if not park_stream_records([record.raw_event], malformed, context.invoked_function_arn):
+                raise
+            logger.warning("malformed record parked on the failure queue", extra={"error": str(malformed)})
+            return None
+
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    handle = _per_record(record_handler, lambda r: r.event_id or "")
+    handle = _per_record(parking, lambda r: r.event_id or "")
     return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)

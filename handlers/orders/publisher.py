@@ -1,9 +1,11 @@
 """order-events publisher: stream transitions → domain events on the FanOut topic.
 
 INSERT gives OrderPlaced; PENDING → CONFIRMED/CANCELLED/EXPIRED gives the matching event. Events go out with
-PublishBatch, 10 per call; an entry SNS rejects, a call that fails, or a record that cannot be turned into an
-event is reported by sequence number, so Lambda retries from the first failure (subscribers are idempotent, so
-events published again after a retry do nothing twice).
+PublishBatch, 10 per call; an entry SNS rejects or a call that fails is reported by sequence number, so Lambda
+retries from the first failure — for up to the mapping's record age (6 h by default), so an SNS outage that long
+loses nothing, and what still fails goes to the failure queue to be replayed (subscribers are idempotent, so
+events published again do nothing twice). A record that can never become an event (a malformed order) is parked
+on the failure queue with its content instead of holding the shard.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler_runtime.batch import DynamoDBRecord
+from handler_runtime.batch import DynamoDBRecord, park_stream_records
+from handler_runtime.errors import MalformedMessage
 from handler_runtime.json_codec import dumps
 from handler_runtime.observability import instrumented, logger, metrics
 from orders.model import Transition, transition_of
@@ -86,6 +89,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             transition = transition_of(record)
             if transition is not None:
                 entries.append((str(sequence), domain_event(transition)))
+        except MalformedMessage as malformed:
+            try:
+                if park_stream_records([raw], malformed, context.invoked_function_arn):
+                    logger.warning("malformed record parked", extra={"sequence_number": sequence})
+                    continue
+            except (BotoCoreError, ClientError):
+                logger.exception("parking failed; the record is retried", extra={"sequence_number": sequence})
+            failed.append(str(sequence))
         except Exception:
             logger.exception("record is not an order transition", extra={"sequence_number": sequence})
             failed.append(str(sequence))

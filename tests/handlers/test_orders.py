@@ -280,3 +280,77 @@ def test_publisher_ignores_writes_without_transition_and_removes(aws):
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
     assert publisher.handler({"Records": records}, FakeLambdaContext()) == {"batchItemFailures": []}
     assert [attribute for attribute, _ in published(aws)] == ["OrderPlaced"]
+
+
+# records that can never be processed ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def failure_queue(aws, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="projection-failures")["QueueUrl"]
+    monkeypatch.setenv("FAILURE_QUEUE_URL", url)
+    return url
+
+
+def parked(url: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    return [
+        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+
+
+def malformed_then_valid(aws) -> list[dict[str, Any]]:
+    orders_table().put_item(Item={"order_id": "o-bad", "status": "PENDING"})  # not written by place-order
+    place(customer="c-9", request_id="after")
+    return stream_records(aws["stream_arn"])
+
+
+@pytest.mark.parametrize("projection", ["customer-summary", "publisher"])
+def test_a_malformed_order_is_parked_with_its_content_and_the_shard_moves_on(aws, failure_queue, projection: str):
+    records = malformed_then_valid(aws)
+    handler = customer_summary.handler if projection == "customer-summary" else publisher.handler
+    assert handler({"Records": records}, FakeLambdaContext()) == {"batchItemFailures": []}
+    [envelope] = parked(failure_queue)
+    assert envelope["condition"] == "MalformedRecord"
+    assert envelope["functionArn"] == FakeLambdaContext().invoked_function_arn
+    assert "missing customer_id, total, items" in envelope["errorMessage"]
+    assert envelope["records"] == [json.loads(json.dumps(records[0], default=str))], "the record, as received"
+    if projection == "customer-summary":
+        assert summary("c-9")["placed"] == 1, "the valid record after it is applied"
+    else:
+        assert [body["customer_id"] for _, body in published(aws)] == ["c-9"]
+
+
+@pytest.mark.parametrize("projection", ["customer-summary", "publisher"])
+def test_without_a_failure_queue_a_malformed_order_fails_and_is_retried(aws, projection: str, monkeypatch):
+    monkeypatch.delenv("FAILURE_QUEUE_URL", raising=False)
+    records = malformed_then_valid(aws)
+    handler = customer_summary.handler if projection == "customer-summary" else publisher.handler
+    response = handler({"Records": records}, FakeLambdaContext())
+    assert response["batchItemFailures"] == [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]
+
+
+@pytest.mark.parametrize("projection", ["customer-summary", "publisher"])
+def test_a_record_whose_parking_fails_is_retried_never_dropped(aws, projection: str, monkeypatch):
+    monkeypatch.setenv("FAILURE_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/no-such-queue")
+    records = malformed_then_valid(aws)
+    handler = customer_summary.handler if projection == "customer-summary" else publisher.handler
+    response = handler({"Records": records}, FakeLambdaContext())
+    assert response["batchItemFailures"] == [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]
+
+
+def test_publisher_reports_every_record_when_sns_is_down(aws, monkeypatch: pytest.MonkeyPatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    for i in range(3):
+        place(request_id=f"r{i}")
+    records = stream_records(aws["stream_arn"])
+
+    def down(**kwargs: Any) -> Any:
+        raise EndpointConnectionError(endpoint_url="https://sns.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(publisher._sns(), "publish_batch", down)
+    response = publisher.handler({"Records": records}, FakeLambdaContext())
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        r["dynamodb"]["SequenceNumber"] for r in records
+    ]

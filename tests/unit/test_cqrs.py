@@ -76,7 +76,8 @@ def test_projection_defaults(declare):
     assert mapping["startingPosition"] == "TRIM_HORIZON"
     assert (mapping["batchSize"], mapping["maximumBatchingWindowInSeconds"]) == (100, 0)
     assert mapping["bisectBatchOnFunctionError"] is True
-    assert (mapping["maximumRetryAttempts"], mapping["maximumRecordAgeInSeconds"]) == (3, 3600)
+    # retried until the records are 6 h old (an outage that long loses nothing), 18 h left to replay the rest
+    assert (mapping["maximumRetryAttempts"], mapping["maximumRecordAgeInSeconds"]) == (10000, 6 * 3600)
     assert mapping["parallelizationFactor"] == 1
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["destinationConfig"] == {
@@ -85,6 +86,8 @@ def test_projection_defaults(declare):
     assert "filterCriteria" not in mapping
     queue = run.named("w-summarise-failures", "aws:sqs/queue:Queue")
     assert queue.inputs["messageRetentionSeconds"] == 14 * 24 * 3600
+    function = run.named("w-summarise-projection", "aws:lambda/function:Function").inputs
+    assert function["environment"]["variables"]["FAILURE_QUEUE_URL"] == queue.state["url"], "malformed records"
     assert not run.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
 
 
@@ -216,7 +219,7 @@ def test_every_problem_is_reported_at_once(declare):
         "projections: duplicate name 'bad-ranges'",
         "projections[0] (no-handler): a projection needs handler_package and handler",
         "projections[1] (bad-ranges): max_retry_attempts must be between 0 and 10000, got -1",
-        "projections[1] (bad-ranges): max_record_age_seconds must be between 60 and 604800, got -1",
+        "projections[1] (bad-ranges): max_record_age_seconds must be between 60 and 72000, got -1",
         "projections[1] (bad-ranges): parallelization_factor must be between 1 and 10, got 11",
         "projections[1] (bad-ranges): batch_size must be between 1 and 10000, got 0",
         "projections[1] (bad-ranges): read_models: 'ghost' is not one of this component's read models",
