@@ -257,11 +257,14 @@ class LocalCloud:
         raise DrainTimeout(self.busy())
 
     def _next_wait(self) -> float | None:
-        """Seconds until in-flight work can move: a visibility timeout or an async retry delay."""
+        """Seconds until in-flight work can move: a visibility timeout, a stream retry or an async retry delay."""
         waits: list[float] = []
         for source in self.sqs_sources:
             if source.in_flight():
                 waits.append(source.visibility_timeout() + 1)
+        for stream in self.stream_sources:
+            if stream.retry_at is not None:
+                waits.append(max(0.001, (stream.retry_at - self.clock.now()).total_seconds()))
         due = self.async_invoker.next_due()
         if due is not None:
             waits.append(max(1.0, (due - self.clock.now()).total_seconds()))

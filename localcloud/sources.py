@@ -2,9 +2,9 @@
 
 - :class:`SqsSource`: batches up to the batch size, partial batch responses, failed messages left to their
   visibility timeout (on the local clock), receive counts and redrive to the DLQ by the queue's own policy.
-- :class:`StreamSource`: DynamoDB stream batches from TRIM_HORIZON, bisect on function error, bounded retries,
-  maximum record age, partial batch responses (checkpoint at the first failure), and the on-failure destination
-  with AWS's metadata record.
+- :class:`StreamSource`: DynamoDB stream batches from TRIM_HORIZON, bisect on function error, bounded retries
+  with a backoff on the local clock, maximum record age, partial batch responses (checkpoint at the first
+  failure), and the on-failure destination with AWS's metadata record.
 - :class:`AsyncInvoker`: asynchronous invocations with retries (after 1 and 2 minutes), maximum event age and the
   on-failure destination with AWS's record.
 - :class:`ScheduleSource`: schedules firing from their expressions (the ScheduledJob parser) on the local clock.
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["AsyncInvoker", "ScheduleSource", "SqsSource", "StreamSource", "sqs_lambda_record"]
 
 ASYNC_RETRY_DELAYS = (60, 120)  # Lambda retries a failed async event after about 1, then 2 minutes
+#: Waits between retries of a failed stream batch: 1 s doubling up to a minute (AWS documents no schedule; a
+#: backoff on the local clock lets retries reach the record age the way they do on AWS, instead of spinning).
+STREAM_RETRY_FIRST_SECONDS, STREAM_RETRY_MAX_SECONDS = 1.0, 60.0
 
 
 def _iso(moment: datetime) -> str:
@@ -153,6 +156,7 @@ class StreamSource:
     checkpoints: dict[str, str] = field(default_factory=dict)  # shard → last sequence number done
     attempts: int = 0  # failed attempts of the current batch
     limit: int | None = None  # batch size after bisecting
+    retry_at: datetime | None = None  # when the failed batch is tried again (local clock)
 
     def _pending(self) -> list[tuple[str, dict[str, Any]]]:
         streams = self.cloud.client("dynamodbstreams")
@@ -196,6 +200,8 @@ class StreamSource:
         return not self._pending()
 
     def poll(self) -> int:
+        if self.retry_at is not None and self.cloud.clock.now() < self.retry_at:
+            return 0
         pending = self._pending()
         if not pending:
             return 0
@@ -248,12 +254,16 @@ class StreamSource:
         retries = self.mapping.max_retry_attempts
         if retries >= 0 and self.attempts > retries:
             self._fail_over(shard_id, batch[first:], "RetryAttemptsExhausted", invocation)
+        else:
+            wait = min(STREAM_RETRY_FIRST_SECONDS * 2 ** (self.attempts - 1), STREAM_RETRY_MAX_SECONDS)
+            self.retry_at = self.cloud.clock.now() + timedelta(seconds=wait)
         return len(batch)
 
     def _done(self, shard_id: str, last: dict[str, Any]) -> None:
         self.checkpoints[shard_id] = last["dynamodb"]["SequenceNumber"]
         self.attempts = 0
         self.limit = None
+        self.retry_at = None
 
     def _fail_over(
         self, shard_id: str, records: list[dict[str, Any]], condition: str, invocation: Invocation | None

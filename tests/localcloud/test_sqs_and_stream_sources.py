@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 from conftest import FULFILMENT, SUMMARY, invocations, messages, order, place, publish, queue_url
 
 from localcloud.engine import LocalCloud
+from localcloud.sources import StreamSource
 
 # SQS ---------------------------------------------------------------------------------------------------------------
 
@@ -41,13 +44,23 @@ def test_sqs_a_bad_message_fails_alone_in_its_batch(cloud: LocalCloud):
 # DynamoDB streams -------------------------------------------------------------------------------------------------
 
 
+def stream_source(cloud: LocalCloud, function: str) -> StreamSource:
+    return next(s for s in cloud.stream_sources if s.mapping.function_name == function)
+
+
 def test_stream_bisects_retries_then_sends_the_failure_record(cloud: LocalCloud):
+    stream_source(cloud, SUMMARY).mapping.max_retry_attempts = 3  # the stack's projections retry up to 10000 times
     cloud.fail_next(SUMMARY, "ProjectionBroken", times=100)
     place(cloud, "a")
     place(cloud, "b")
+    started = cloud.clock.now()
     cloud.drain()
-    sizes = [len(i.event["Records"]) for i in invocations(cloud, SUMMARY)][:9]
-    assert sizes == [2, 1, 1, 1, 1, 1, 1, 1, 1]  # bisect, then 1 try + 3 retries per record
+    summaries = invocations(cloud, SUMMARY)
+    sizes = [len(i.event["Records"]) for i in summaries][:5]
+    assert sizes == [2, 1, 1, 1, 1]  # bisect, then 1 try + 3 retries of the first record
+    waits = [(b.at - a.at).total_seconds() for a, b in itertools.pairwise(summaries[1:5])]
+    assert waits == [1, 2, 4], "retries back off on the local clock"
+    assert cloud.clock.now() > started
     failure_url = cloud.deployment.queue_urls["arn:aws:sqs:us-east-1:123456789012:orders-customer-summary-failures"]
     records = messages(cloud, failure_url)
     assert len(records) >= 2
@@ -84,7 +97,7 @@ def test_stream_partial_batch_response_checkpoints_at_the_first_failure(cloud: L
 
 def test_stream_records_older_than_the_maximum_age_go_to_the_failure_queue(cloud: LocalCloud):
     placed = place(cloud, "old")
-    cloud.clock.advance(3601)  # past the projections' 1 h maximum record age, before any poll
+    cloud.clock.advance(6 * 3600 + 1)  # past the projections' 6 h maximum record age, before any poll
     cloud.drain()  # (the expiry job also ran meanwhile: its MODIFY record is fresh and is delivered)
     delivered = [r["eventName"] for i in invocations(cloud, SUMMARY) for r in i.event["Records"]]
     assert "INSERT" not in delivered
