@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from components.redrive import stream_lambda_record
 from components.schedule_expression import parse_schedule
 from localcloud.deploy import AsyncConfig, MappingRecord, ScheduleRecord
 
@@ -183,11 +184,7 @@ class StreamSource:
         return pending
 
     def _event_record(self, record: dict[str, Any]) -> dict[str, Any]:
-        record = json.loads(json.dumps(record, default=str))
-        created = record["dynamodb"].get("ApproximateCreationDateTime")
-        if isinstance(created, str):
-            record["dynamodb"]["ApproximateCreationDateTime"] = datetime.fromisoformat(created).timestamp()
-        return {**record, "eventSourceARN": self.mapping.source_arn}
+        return stream_lambda_record(record, self.mapping.source_arn)
 
     def _age_seconds(self, record: dict[str, Any]) -> float:
         created = record["dynamodb"].get("ApproximateCreationDateTime")
