@@ -22,8 +22,8 @@ __all__ = ["confirm", "finalize_write", "mark_cancelled"]
 def finalize_write(order_id: str, status: str, reason: str | None = None) -> bool:
     """PENDING → ``status``; True when written, False when the order was not PENDING (or does not exist)."""
     orders = table("ORDERS_TABLE")
-    expression = "SET #s = :final, updated_at = :now, version = version + :one"
-    values: dict[str, Any] = {":final": status, ":pending": "PENDING", ":now": utc_now(), ":one": 1}
+    expression = "SET #s = :final, updated_at = :now, version = if_not_exists(version, :zero) + :one"
+    values: dict[str, Any] = {":final": status, ":pending": "PENDING", ":now": utc_now(), ":zero": 0, ":one": 1}
     if reason is not None:
         expression += ", reason = :reason"
         values[":reason"] = reason

@@ -15,8 +15,9 @@ from functools import cache
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
-from handler_runtime.errors import raise_transient_aws_errors
+from handler_runtime.errors import is_transient, raise_transient_aws_errors
 from handler_runtime.idempotency import Idempotency
 from handler_runtime.observability import instrumented, logger, metrics
 from handler_runtime.records import utc_now
@@ -39,18 +40,31 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _expire(order_id: str) -> bool:
+def _expire(order_id: str) -> bool | None:
+    """True when expired, False when it became final meanwhile, None when this order cannot be written (logged
+    and left for a human: one bad order must not stop every run). Transient errors propagate: the run retries."""
     orders = _orders()
     try:
         orders.update_item(
             Key={"order_id": order_id},
-            UpdateExpression="SET #s = :expired, updated_at = :now, version = version + :one",
+            UpdateExpression="SET #s = :expired, updated_at = :now, version = if_not_exists(version, :zero) + :one",
             ConditionExpression="#s = :pending",
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":expired": "EXPIRED", ":pending": "PENDING", ":now": utc_now(), ":one": 1},
+            ExpressionAttributeValues={
+                ":expired": "EXPIRED",
+                ":pending": "PENDING",
+                ":now": utc_now(),
+                ":zero": 0,
+                ":one": 1,
+            },
         )
     except orders.meta.client.exceptions.ConditionalCheckFailedException:
         return False  # it became final meanwhile (confirmed, cancelled, or expired by another run)
+    except ClientError as error:
+        if is_transient(error):
+            raise
+        logger.exception("order cannot be expired; skipped", extra={"order_id": order_id})
+        return None
     return True
 
 
@@ -64,7 +78,7 @@ def expire_pending_orders(scheduled_time: datetime, context: Any) -> dict[str, A
         "ProjectionExpression": "order_id",
         "Limit": PAGE_SIZE,
     }
-    expired = examined = 0
+    expired = examined = failed = 0
     complete = True
     while True:
         page = _orders().query(**query)
@@ -73,13 +87,18 @@ def expire_pending_orders(scheduled_time: datetime, context: Any) -> dict[str, A
                 complete = False
                 break
             examined += 1
-            expired += _expire(item["order_id"])
+            outcome = _expire(item["order_id"])
+            expired += outcome is True
+            failed += outcome is None
         if not complete or "LastEvaluatedKey" not in page:
             break
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     metrics.add_metric(name="OrdersExpired", unit="Count", value=expired)
-    logger.info("expiry run", extra={"expired": expired, "examined": examined, "complete": complete, "cutoff": cutoff})
-    return {"expired": expired, "examined": examined, "complete": complete, "cutoff": cutoff}
+    if failed:
+        metrics.add_metric(name="OrdersNotExpired", unit="Count", value=failed)
+    summary = {"expired": expired, "failed": failed, "examined": examined, "complete": complete, "cutoff": cutoff}
+    logger.info("expiry run", extra=summary)
+    return summary
 
 
 @_once.function

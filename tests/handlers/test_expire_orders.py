@@ -160,3 +160,51 @@ def test_a_malformed_event_is_refused():
 
     with pytest.raises(ValidationFailed, match="scheduled_time"):
         expire_orders.handler({"scheduled_time": "yesterday"}, FakeLambdaContext())
+
+
+def test_a_malformed_order_never_blocks_the_others(orders, monkeypatch: pytest.MonkeyPatch):
+    orders.put_item(Item={"order_id": "odd", "status": "PENDING", "created_at": iso(SCHEDULED - timedelta(hours=9))})
+    add_order(orders, "stale", "PENDING", 30)
+    result = run()
+    assert statuses(orders) == {"odd": "EXPIRED", "stale": "EXPIRED"}, "the oldest is malformed: it must not block"
+    assert orders.get_item(Key={"order_id": "odd"})["Item"]["version"] == 1
+    assert result["expired"] == 2
+
+
+def test_an_order_that_cannot_be_written_is_skipped_and_reported(orders, monkeypatch: pytest.MonkeyPatch):
+    from botocore.client import BaseClient
+
+    add_order(orders, "broken", "PENDING", 40)
+    add_order(orders, "stale", "PENDING", 30)
+    original = BaseClient._make_api_call
+
+    def refuse_broken(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "UpdateItem" and params["Key"].get("order_id") in ("broken", {"S": "broken"}):
+            raise client.exceptions.ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "Item size has exceeded the maximum"}}, operation
+            )
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", refuse_broken)
+    result = run()
+    assert statuses(orders) == {"broken": "PENDING", "stale": "EXPIRED"}
+    assert (result["expired"], result["failed"]) == (1, 1)
+
+
+def test_a_throttled_write_fails_the_run_so_it_is_retried(orders, monkeypatch: pytest.MonkeyPatch):
+    from botocore.client import BaseClient
+
+    add_order(orders, "stale", "PENDING", 30)
+    original = BaseClient._make_api_call
+
+    def throttled(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "UpdateItem" and params.get("TableName") == "orders":
+            raise client.exceptions.ProvisionedThroughputExceededException(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, operation
+            )
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", throttled)
+    with pytest.raises(Exception, match="ProvisionedThroughputExceeded") as caught:
+        run()
+    assert type(caught.value).__name__ == "TransientError"
