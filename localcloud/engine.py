@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ import boto3
 from localcloud.alarm_evaluator import AlarmState, evaluate_alarm
 from localcloud.clock import Clock
 from localcloud.deploy import Deployment, MotoDeployer
+from localcloud.faults import AwsCallFaults, Fault, RandomFaults
 from localcloud.lambda_runtime import InvocationError, LocalFunction, moto_runs_lambdas_in_process
 from localcloud.program import ProgramRun, run_program, stack_config
 from localcloud.sources import AsyncInvoker, ScheduleSource, SqsSource, StreamSource
@@ -59,15 +61,13 @@ class Invocation:
     result: Any = None
     error: InvocationError | None = None
     at: datetime | None = None
+    faulted: bool = False  # an injected fault ran instead of the plain invocation
 
 
 @dataclass
 class Stats:
     invocations: list[Invocation] = field(default_factory=list)
     sqs_batches: dict[str, int] = field(default_factory=dict)
-
-
-Fault = Callable[[Callable[[Any], Any], Any], Any]
 
 
 class LocalCloud:
@@ -83,6 +83,8 @@ class LocalCloud:
         self.calls = CallRecorder()
         self.stats = Stats()
         self.faults: dict[str, list[Fault]] = {}
+        self.call_faults = AwsCallFaults()
+        self.fault_policy: RandomFaults | None = None  # random faults for a chaos run
         self.outputs: dict[str, Any] = {}
         self.program: ProgramRun | None = None
         self.sqs_sources: list[SqsSource] = []
@@ -90,6 +92,8 @@ class LocalCloud:
         self.schedules: list[ScheduleSource] = []
         self.async_invoker = AsyncInvoker(self)
         self._seen_executions: set[str] = set()
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -111,6 +115,7 @@ class LocalCloud:
                 stack_.enter_context(_short_step_function_retries())
                 registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
                 stack_.enter_context(cloud.calls.installed())
+                stack_.enter_context(cloud.call_faults.installed())
                 stack_.enter_context(HANDLER_STDOUT.routing_to(cloud.logs))
                 cloud.deploy()
                 registry.update(cloud.deployment.functions)
@@ -131,7 +136,11 @@ class LocalCloud:
         return self.outputs
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.deployment.region)
+        """A boto3 client for the local cloud's region, made once per service (clients are thread-safe)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(service, region_name=self.deployment.region)
+            return self._clients[service]
 
     # --- invocations -----------------------------------------------------------------------------------------
 
@@ -154,6 +163,7 @@ class LocalCloud:
         local = self.deployment.functions[function]
         invocation = Invocation(function, source, event, at=self.clock.now())
         queued = self.faults.get(function)
+        fault = queued.pop(0) if queued else self.fault_policy.pick(function, event) if self.fault_policy else None
         started = time.perf_counter()
 
         def real(payload: Any) -> Any:
@@ -161,9 +171,10 @@ class LocalCloud:
 
         with running(function):
             try:
-                invocation.result = queued.pop(0)(real, event) if queued else real(event)
+                invocation.result = fault(real, event) if fault else real(event)
             except InvocationError as error:
                 invocation.error = error
+        invocation.faulted = fault is not None
         elapsed_ms = (time.perf_counter() - started) * 1000
         dims = {"FunctionName": function}
         self.metrics.put("AWS/Lambda", "Invocations", dims, 1, unit="Count")

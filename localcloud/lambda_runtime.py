@@ -12,6 +12,7 @@ Functions' ``lambda:invoke``, SNS, direct invokes) call these in-process functio
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import io
 import json
@@ -98,12 +99,14 @@ class LocalFunction:
             zipped.extractall(code_dir)
         return cls(name, arn, handler, code_dir, dict(environment), timeout_seconds, memory_mb)
 
-    @property
-    def packages(self) -> set[str]:
-        return {p.name for p in self.code_dir.iterdir() if p.is_dir() or p.suffix == ".py"} - {"__pycache__"}
+    @functools.cached_property
+    def packages(self) -> frozenset[str]:
+        """The top-level packages and modules of the archive (it never changes once extracted)."""
+        entries = {p.name for p in self.code_dir.iterdir() if p.is_dir() or p.suffix == ".py"} - {"__pycache__"}
+        return frozenset(name.removesuffix(".py") for name in entries)
 
     def _owns(self, module_name: str) -> bool:
-        return module_name.split(".", maxsplit=1)[0] in {p.removesuffix(".py") for p in self.packages}
+        return module_name.split(".", maxsplit=1)[0] in self.packages
 
     @contextlib.contextmanager
     def _loaded(self) -> Iterator[None]:
