@@ -110,6 +110,7 @@ class LocalCloud:
                 stack_.enter_context(function_environment.installed())  # each invocation's variables are its own
                 stack_.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
                 stack_.enter_context(cloud.clock.installed_in_moto())
+                stack_.enter_context(cloud.clock.installed_in_powertools())
                 stack_.enter_context(_short_step_function_retries())
                 registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
                 stack_.enter_context(cloud.calls.installed())

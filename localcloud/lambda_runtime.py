@@ -66,6 +66,8 @@ class LocalContext:
     started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
+        """The timeout less the real time the invocation has taken: a duration, which the local clock does not
+        change. Powertools adds it to the local clock's now for the deadline of an IN_PROGRESS record."""
         return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
 
 
