@@ -2,16 +2,19 @@
 
 While installed, moto reads its time from this clock (SQS visibility timeouts and delays, DynamoDB stream record
 timestamps), so advancing the clock is what makes a failed message visible again, a schedule due, a stream record
-old or a TTL expire — without waiting.
+old or a TTL expire — without waiting. Powertools' idempotency reads it too, so the records it writes expire, and
+an invocation's IN_PROGRESS record stops blocking redeliveries, on the same clock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as datetime_module
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from types import SimpleNamespace
 
 __all__ = ["Clock"]
 
@@ -57,3 +60,35 @@ class Clock:
         finally:
             for module, name, original in saved:
                 setattr(module, name, original)
+
+    @contextlib.contextmanager
+    def installed_in_powertools(self) -> Iterator[Clock]:
+        """Make Powertools' idempotency take "now" from this clock while the context is active.
+
+        Its modules call ``dt.datetime.now()`` (``import datetime as dt``) for record expiry and for the deadline
+        of an IN_PROGRESS record (now + the invocation's remaining time); each module's ``dt`` is replaced by a
+        copy of the datetime module whose ``datetime.now`` reads this clock.
+        """
+        from aws_lambda_powertools.utilities.idempotency import base
+        from aws_lambda_powertools.utilities.idempotency.persistence import base as persistence_base
+        from aws_lambda_powertools.utilities.idempotency.persistence import datarecord, dynamodb
+
+        clock = self
+
+        class LocalDatetime(datetime):
+            @classmethod
+            def now(cls, tz: tzinfo | None = None) -> datetime:
+                return datetime.fromtimestamp(clock.now().timestamp(), tz)  # naive local time without tz, as now()
+
+        local = SimpleNamespace(**{**vars(datetime_module), "datetime": LocalDatetime})
+        modules = [base, persistence_base, datarecord, dynamodb]
+        if any(not hasattr(getattr(module, "dt", None), "datetime") for module in modules):
+            raise RuntimeError("Powertools' idempotency no longer reads the time through `dt`: update this patch")
+        saved = [(module, getattr(module, "dt")) for module in modules]  # noqa: B009 (a private module reference)
+        for module in modules:
+            setattr(module, "dt", local)  # noqa: B010
+        try:
+            yield self
+        finally:
+            for module, original in saved:
+                setattr(module, "dt", original)  # noqa: B010

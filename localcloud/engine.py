@@ -26,6 +26,7 @@ from typing import Any
 
 import boto3
 
+from localcloud import function_environment
 from localcloud.alarm_evaluator import AlarmState, evaluate_alarm
 from localcloud.clock import Clock
 from localcloud.deploy import Deployment, MotoDeployer
@@ -110,8 +111,10 @@ class LocalCloud:
         os.environ.update({**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": cloud.deployment.region})
         try:
             with contextlib.ExitStack() as stack_:
+                stack_.enter_context(function_environment.installed())  # each invocation's variables are its own
                 stack_.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
                 stack_.enter_context(cloud.clock.installed_in_moto())
+                stack_.enter_context(cloud.clock.installed_in_powertools())
                 stack_.enter_context(_short_step_function_retries())
                 registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
                 stack_.enter_context(cloud.calls.installed())

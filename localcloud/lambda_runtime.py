@@ -1,9 +1,10 @@
 """Lambda functions run in this process, from their deployed archives, with AWS's invocation contract.
 
-Each function is loaded from its own archive (extracted once) with its own environment variables and its own
-module namespace: two functions of one handler package never share module state. Invocations are serialised
-(one lock), because Powertools keeps class-level state and the environment is process-wide; Step Functions runs
-executions in threads, so this also makes their Lambda calls safe.
+Each function is loaded from its own archive (extracted once) with its own module namespace, so two functions
+of one handler package never share module state, and its own environment variables, which only the thread
+running the invocation sees (:mod:`localcloud.function_environment`). Invocations are serialised (one lock):
+Powertools keeps class-level state, and ``sys.modules``, ``sys.path`` and ``sys.stdout`` are swapped per
+function; Step Functions runs executions in threads, so this also makes their Lambda calls safe.
 
 :func:`moto_runs_lambdas_in_process` makes moto's Lambda (and everything that invokes through it: Step
 Functions' ``lambda:invoke``, SNS, direct invokes) call these in-process functions instead of Docker.
@@ -16,7 +17,6 @@ import functools
 import importlib
 import io
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -31,6 +31,8 @@ from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
+
+from localcloud.function_environment import function_environment
 
 __all__ = ["InvocationError", "LocalContext", "LocalFunction", "moto_runs_lambdas_in_process"]
 
@@ -65,6 +67,8 @@ class LocalContext:
     started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
+        """The timeout less the real time the invocation has taken: a duration, which the local clock does not
+        change. Powertools adds it to the local clock's now for the deadline of an IN_PROGRESS record."""
         return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
 
 
@@ -125,24 +129,16 @@ class LocalFunction:
                 del sys.modules[n]
             sys.modules.update(stashed)
 
-    @contextlib.contextmanager
-    def _environment(self) -> Iterator[None]:
-        saved = dict(os.environ)
-        os.environ.update(
-            {
-                "AWS_LAMBDA_FUNCTION_NAME": self.name,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
-                "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout_seconds),
-                "_HANDLER": self.handler,
-                "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
-                **self.environment,
-            }
-        )
-        try:
-            yield
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+    def variables(self) -> dict[str, str]:
+        """What the invocation sees over the process environment: Lambda's variables, then the function's own."""
+        return {
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout_seconds),
+            "_HANDLER": self.handler,
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+            **self.environment,
+        }
 
     def invoke(self, event: Any, stdout: TextIO | io.TextIOBase | None = None) -> Any:
         """Run the handler on ``event``; returns its result or raises :class:`InvocationError`.
@@ -152,7 +148,7 @@ class LocalFunction:
         module_name, _, attribute = self.handler.rpartition(".")
         context = LocalContext(self.name, self.memory_mb, self.arn, self.timeout_seconds)
         printed = contextlib.redirect_stdout(stdout) if stdout is not None else contextlib.nullcontext()  # type: ignore[arg-type]
-        with _INVOKE_LOCK, printed, self._environment(), self._loaded():
+        with _INVOKE_LOCK, printed, function_environment(self.variables()), self._loaded():
             try:
                 handler = getattr(importlib.import_module(module_name), attribute)
                 records = sys.modules.get("handler_runtime.records")

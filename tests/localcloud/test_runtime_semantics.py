@@ -3,7 +3,9 @@ and the one clock handlers and schedules share."""
 
 from __future__ import annotations
 
+import datetime as datetime_module
 import io
+import os
 import zipfile
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +17,7 @@ from conftest import order, place
 
 from localcloud.deploy import ScheduleRecord
 from localcloud.engine import Invocation, LocalCloud
+from localcloud.function_environment import FunctionEnvironment
 from localcloud.lambda_runtime import InvocationError, LocalFunction
 from localcloud.sources import ScheduleSource, _failed_ids
 
@@ -80,3 +83,15 @@ def test_handlers_write_timestamps_on_the_local_clock(cloud: LocalCloud):
     cloud.drain()
     assert order(cloud, placed["order_id"])["status"] == "CONFIRMED", "a fresh order is never expired"
     assert Decimal(order(cloud, placed["order_id"])["version"]) == 2
+
+
+def test_the_local_cloud_layers_os_environ_and_sets_powertools_clock_until_it_stops():
+    from aws_lambda_powertools.utilities.idempotency.persistence import base
+
+    original = os.environ
+    with LocalCloud.started("dev") as cloud:
+        assert isinstance(os.environ, FunctionEnvironment)
+        cloud.clock.advance(3600)
+        assert abs(base.dt.datetime.now(UTC) - cloud.clock.now()) < timedelta(seconds=1)
+    assert os.environ is original
+    assert base.dt is datetime_module
