@@ -1,4 +1,4 @@
-"""Command line of the local cloud: ``python -m localcloud demo|serve|plan [--stack dev]``."""
+"""Command line of the local cloud: ``python -m localcloud demo|serve|plan|chaos [--stack dev]``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,26 @@ from pathlib import Path
 from components.validation import ArgumentError
 
 __all__ = ["main"]
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a probability between 0 and 1")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,12 +42,21 @@ def main(argv: list[str] | None = None) -> int:
     served.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     served.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default: 4566)")
     served.add_argument("--outputs", type=Path, default=None, help="write the stack outputs as JSON to this file")
+    chaos = commands.add_parser("chaos", help="many orders under random faults, then recovery and every invariant")
+    chaos.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
+    chaos.add_argument("--orders", type=_positive, default=100, help="orders to place (default: 100)")
+    chaos.add_argument("--seed", type=int, default=1, help="fixes the orders and the faults (default: 1)")
+    chaos.add_argument("--fault-rate", type=_rate, default=0.1, help="probability of a fault per invocation (0.1)")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
         from localcloud.serve import serve
 
         return serve(args.stack, args.port, args.outputs)
+    if args.command == "chaos":
+        from localcloud.chaos import main as chaos_main
+
+        return chaos_main(args.stack, args.orders, args.seed, args.fault_rate)
     if args.command == "demo":
         from localcloud.demo import main as demo_main
 

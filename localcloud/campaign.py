@@ -16,7 +16,7 @@ from localcloud.faults import corrupt, drop_items, duplicate, error_after, error
 from localcloud.flow import SAGA_ROLES, STREAM_ROLES, SUBSCRIBER_ROLES, FlowFunctions
 from localcloud.invariants import Snapshot, violations
 
-__all__ = ["CaseResult", "place_order", "poison_order_item", "run_fault_case", "scenario_for"]
+__all__ = ["CaseResult", "peek", "place_order", "poison_order_item", "run_fault_case", "scenario_for"]
 
 PAYMENT_DECLINED_TOTAL = 1500  # above the dev and prod paymentLimit: the saga compensates
 BIG_TOTAL = 650
@@ -81,15 +81,16 @@ def _failure_queue_of(cloud: LocalCloud, function: str) -> str:
     return cloud.deployment.queue_urls[mapping.on_failure_arn]
 
 
-def _messages(cloud: LocalCloud, url: str) -> list[str]:
-    """Bodies in a queue, left in place (received with a zero visibility timeout)."""
+def peek(cloud: LocalCloud, url: str) -> list[str]:
+    """Every message body in a queue, left there: received out of sight, then made visible again at once."""
     sqs = cloud.client("sqs")
     bodies: dict[str, str] = {}
-    for _ in range(10):
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    handles: list[str] = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600).get("Messages"):
         bodies.update({m["MessageId"]: m["Body"] for m in batch})
-        if not batch:
-            break
+        handles += [m["ReceiptHandle"] for m in batch]
+    for handle in handles:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
     return list(bodies.values())
 
 
@@ -169,7 +170,7 @@ def run_fault_case(cloud: LocalCloud, flow: FlowFunctions, role: str, kind: str,
         result.violations.append(f"the {kind} fault on {role} never fired")
     if kind == "throttle" and len(cloud.call_faults.throttled) == throttled_before:
         result.violations.append(f"no AWS call of {role} was throttled")
-    if poison is not None and not any(poison.marker in body for body in _messages(cloud, poison.queue_url)):
+    if poison is not None and not any(poison.marker in body for body in peek(cloud, poison.queue_url)):
         result.violations.append(f"the poison message for {role} is not in {poison.queue_url.rsplit('/', 1)[-1]}")
     snapshot = Snapshot.read(cloud.outputs, cloud.deployment.region)
     result.statuses = [snapshot.orders.get(o, {}).get("status", "missing") for o in result.order_ids]

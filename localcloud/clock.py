@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from types import SimpleNamespace
+from typing import Any
 
 __all__ = ["Clock"]
 
@@ -45,21 +46,48 @@ class Clock:
         """What moto expects from ``utcnow()``: naive UTC."""
         return self.now().replace(tzinfo=None)
 
+    @property
+    def tied_to_wall(self) -> bool:
+        return self._tied
+
     @contextlib.contextmanager
     def installed_in_moto(self) -> Iterator[Clock]:
-        """Make moto's time follow this clock while the context is active."""
+        """Make moto's time follow this clock while the context is active.
+
+        On a virtual clock an SQS long poll (``WaitTimeSeconds``) returns at once with what is there: moto would
+        wait for its deadline on this clock, which only moves when someone advances it (nothing can arrive
+        meanwhile, so answering at once is what the wait would have answered). A message whose visibility timeout
+        ends *now* is visible (moto waits for the next millisecond, which a virtual clock may never reach), so a
+        visibility timeout of 0 makes a message visible at once, as on AWS.
+        """
         import moto.core.utils as core_utils
         import moto.dynamodb.models.table as dynamodb_table
+        from moto.core.utils import unix_time_millis
+        from moto.sqs.models import Message, SQSBackend
 
-        patched = [(core_utils, "utcnow"), (dynamodb_table, "utcnow")]
-        saved = [(module, name, getattr(module, name)) for module, name in patched]
-        for module, name in patched:
-            setattr(module, name, self.naive_utcnow)
+        def visible(message: Any) -> bool:
+            return bool(unix_time_millis() >= message.visible_at)
+
+        patched: list[tuple[Any, str, Any]] = [
+            (core_utils, "utcnow", self.naive_utcnow),
+            (dynamodb_table, "utcnow", self.naive_utcnow),
+            (Message, "visible", property(visible)),
+        ]
+        if not self._tied:
+            receive = SQSBackend.receive_message
+
+            def receive_without_waiting(backend: Any, queue_name: str, count: int, wait: int, *rest: Any) -> Any:
+                return receive(backend, queue_name, count, 0, *rest)
+
+            patched.append((SQSBackend, "receive_message", receive_without_waiting))
+        saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patched]
+        for owner, name, replacement in patched:
+            setattr(owner, name, replacement)
         try:
             yield self
         finally:
-            for module, name, original in saved:
-                setattr(module, name, original)
+            for owner, name, original in saved:
+                setattr(owner, name, original)
 
     @contextlib.contextmanager
     def installed_in_powertools(self) -> Iterator[Clock]:

@@ -12,6 +12,7 @@ handler's log lines and EMF metrics, and records the AWS calls the handler makes
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -95,6 +96,7 @@ class LocalCloud:
         self._seen_executions: set[str] = set()
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        self.pending_executions = PendingExecutions()
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -116,6 +118,7 @@ class LocalCloud:
                 stack_.enter_context(cloud.clock.installed_in_moto())
                 stack_.enter_context(cloud.clock.installed_in_powertools())
                 stack_.enter_context(_short_step_function_retries())
+                stack_.enter_context(cloud.pending_executions.installed())
                 registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
                 stack_.enter_context(cloud.calls.installed())
                 stack_.enter_context(cloud.call_faults.installed())
@@ -132,10 +135,13 @@ class LocalCloud:
         self.outputs = dict(self.program.outputs)
         for function in self.deployment.functions.values():
             function.clock = self.clock.now  # the timestamps handlers write follow the local clock
-        for mapping in self.deployment.mappings:
+        # Sources are polled in a fixed order (Pulumi registers resources in whatever order their inputs resolve),
+        # so that the same driving repeats the same run.
+        for mapping in sorted(self.deployment.mappings, key=lambda m: (m.function_name, m.source_arn)):
             source = SqsSource(mapping, self) if mapping.kind == "sqs" else StreamSource(mapping, self)
             (self.sqs_sources if isinstance(source, SqsSource) else self.stream_sources).append(source)  # type: ignore[arg-type]
-        self.schedules = [ScheduleSource(s, self, self.clock.now()) for s in self.deployment.schedules]
+        schedules = sorted(self.deployment.schedules, key=lambda s: (s.group, s.name))
+        self.schedules = [ScheduleSource(s, self, self.clock.now()) for s in schedules]
         return self.outputs
 
     def client(self, service: str) -> Any:
@@ -241,7 +247,8 @@ class LocalCloud:
         return running_arns
 
     def _round(self) -> int:
-        work = sum(source.poll() for source in self.stream_sources)
+        work = self.pending_executions.run()
+        work += sum(source.poll() for source in self.stream_sources)
         work += sum(source.poll() for source in self.sqs_sources)
         work += self.async_invoker.poll()
         work += sum(schedule.poll() for schedule in self.schedules)
@@ -319,6 +326,50 @@ class LocalCloud:
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+class PendingExecutions:
+    """Step Functions executions run by :meth:`LocalCloud.drain`, one at a time in the order they were started.
+
+    moto runs each execution in a thread of its own as soon as it starts; the local cloud queues it instead and
+    runs it to its end when the drain reaches it. The flow is the same, but executions never race each other,
+    the event sources or the caller, so a run — a chaos run under a seed included — repeats exactly.
+    """
+
+    def __init__(self) -> None:
+        self._queue: collections.deque[Callable[[], None]] = collections.deque()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[PendingExecutions]:
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+        original = ExecutionWorker.start
+        pending = self
+
+        def queued(worker: Any) -> None:
+            with pending._lock:
+                pending._queue.append(worker._execution_logic)
+
+        ExecutionWorker.start = queued  # type: ignore[method-assign]
+        try:
+            yield self
+        finally:
+            ExecutionWorker.start = original  # type: ignore[method-assign]
+
+    def run(self) -> int:
+        """Run every queued execution (and those they start) to its end; returns how many ran."""
+        ran = 0
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return ran
+                execution = self._queue.popleft()
+            execution()
+            ran += 1
 
 
 @contextlib.contextmanager

@@ -205,7 +205,16 @@ def delivery_key(event: Any) -> str:
                 image = stream.get("NewImage") or stream.get("OldImage") or {}
                 parts.append(json.dumps([record.get("eventName"), stream.get("Keys"), image.get("version")]))
         return "\n".join(parts)
-    return json.dumps(event, sort_keys=True, default=str)
+    return json.dumps(_without_causes(event), sort_keys=True, default=str)
+
+
+def _without_causes(value: Any) -> Any:
+    """A payload without error causes (they carry stack traces with file paths)."""
+    if isinstance(value, dict):
+        return {k: _without_causes(v) for k, v in value.items() if k not in {"Cause", "stackTrace"}}
+    if isinstance(value, list):
+        return [_without_causes(v) for v in value]
+    return value
 
 
 @dataclass
