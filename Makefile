@@ -4,7 +4,7 @@ STACK ?= dev
 VENV := venv
 BIN := $(VENV)/bin
 
-.PHONY: demo serve plan test lint typecheck unit clean
+.PHONY: demo serve plan chaos test lint typecheck unit clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ serve: $(BIN)/.installed
 ## plan: print every resource the stack declares, grouped by component (offline, no Pulumi CLI, no AWS)
 plan: $(BIN)/.installed
 	$(BIN)/python -m localcloud plan --stack $(STACK)
+
+## chaos: ORDERS orders under random faults (FAULT_RATE, SEED), then recovery and every invariant checked
+ORDERS ?= 200
+SEED ?= 1
+FAULT_RATE ?= 0.1
+chaos: $(BIN)/.installed
+	$(BIN)/python -m localcloud chaos --stack $(STACK) --orders $(ORDERS) --seed $(SEED) --fault-rate $(FAULT_RATE)
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck unit
