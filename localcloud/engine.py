@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import copy
 import json
 import os
 import sys
@@ -37,7 +38,7 @@ from localcloud.program import ProgramRun, run_program, stack_config
 from localcloud.sources import AsyncInvoker, ScheduleSource, SqsSource, StreamSource
 from localcloud.telemetry import HANDLER_STDOUT, CallRecorder, LogRouter, MetricStore, running
 
-__all__ = ["DrainTimeout", "Invocation", "LocalCloud"]
+__all__ = ["DrainTimeout", "Invocation", "LocalCloud", "transactions_snapshot_their_items"]
 
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "localcloud",
@@ -119,6 +120,8 @@ class LocalCloud:
                 stack_.enter_context(cloud.clock.installed_in_powertools())
                 stack_.enter_context(_short_step_function_retries())
                 stack_.enter_context(cloud.pending_executions.installed())
+                stack_.enter_context(_definitions_parsed_once())
+                stack_.enter_context(transactions_snapshot_their_items())
                 registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
                 stack_.enter_context(cloud.calls.installed())
                 stack_.enter_context(cloud.call_faults.installed())
@@ -370,6 +373,107 @@ class PendingExecutions:
                 execution = self._queue.popleft()
             execution()
             ran += 1
+
+
+_touched = threading.local()
+
+
+def _snapshot(table: Any) -> Any:
+    """What moto's transaction keeps to roll back ``table``: instead of a deep copy of the whole table (its cost
+    grows with every item ever written), a shallow copy holding deep copies of only the items the transaction
+    touches (moto updates items in place), and the stream's records as they were."""
+    keys = getattr(_touched, "keys", {}).get(table.name, [])
+    clone = copy.copy(table)
+    clone.items = collections.defaultdict(dict)
+    for hash_key, value in table.items.items():
+        clone.items[hash_key] = dict(value) if table.has_range_key else value
+    for hash_key, range_key in keys:
+        current = table.items.get(hash_key)
+        if table.has_range_key and isinstance(current, dict) and range_key in current:
+            clone.items[hash_key][range_key] = copy.deepcopy(current[range_key])
+        elif not table.has_range_key and current is not None:
+            clone.items[hash_key] = copy.deepcopy(current)
+    if table.stream_shard is not None:
+        clone.stream_shard = copy.copy(table.stream_shard)
+        clone.stream_shard.items = list(table.stream_shard.items)
+        clone.stream_shard.table = clone
+    return clone
+
+
+@contextlib.contextmanager
+def transactions_snapshot_their_items() -> Iterator[None]:
+    """Make moto's TransactWriteItems keep only what it needs to roll back (see :func:`_snapshot`); its checks,
+    writes and rollback are otherwise moto's own."""
+    import moto.dynamodb.models as dynamodb_models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    class SnapshotCopy:
+        """Stands in for the ``copy`` module inside moto's DynamoDB backend."""
+
+        def deepcopy(self, value: Any, memo: Any = None) -> Any:
+            return _snapshot(value) if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+    original_copy = getattr(dynamodb_models, "copy")  # noqa: B009 (the module's own reference to copy)
+    original_transact = DynamoDBBackend.transact_write_items
+
+    def transact(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        keys: dict[str, list[tuple[Any, Any]]] = {}
+        for entry in transact_items:
+            op = next(iter(entry.values()))
+            table = backend.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            key = op.get("Key") or op.get("Item") or {}
+            hash_value = key.get(table.hash_key_attr)
+            range_value = key.get(table.range_key_attr) if table.range_key_attr else None
+            if hash_value is not None:
+                keys.setdefault(table.name, []).append(
+                    (DynamoType(hash_value), DynamoType(range_value) if range_value is not None else None)
+                )
+        _touched.keys = keys
+        try:
+            original_transact(backend, transact_items)
+        finally:
+            _touched.keys = {}
+
+    setattr(dynamodb_models, "copy", SnapshotCopy())  # noqa: B010
+    DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        setattr(dynamodb_models, "copy", original_copy)  # noqa: B010
+        DynamoDBBackend.transact_write_items = original_transact  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _definitions_parsed_once() -> Iterator[None]:
+    """moto parses a state machine's definition for every execution (tens of milliseconds with ANTLR); the parsed
+    program is reused instead. Its Task, Pass, Choice, Succeed and Fail states keep their state in the execution's
+    environment, not in the program; definitions with Map or Parallel states (which keep worker state) are parsed
+    for each execution as before."""
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker._get_evaluation_entrypoint
+    parsed: dict[str, Any] = {}
+
+    def cached(worker: Any) -> Any:
+        definition = worker._evaluation_details.state_machine_details.definition
+        if '"Map"' in definition or '"Parallel"' in definition:
+            return original(worker)
+        if definition not in parsed:
+            parsed[definition] = original(worker)
+        return parsed[definition]
+
+    ExecutionWorker._get_evaluation_entrypoint = cached  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ExecutionWorker._get_evaluation_entrypoint = original  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager
