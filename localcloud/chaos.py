@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from components.redrive import redrive_dlq, replay_stream_failures
 from localcloud.campaign import PAYMENT_DECLINED_TOTAL, peek, place_order, poison_order_item
 from localcloud.clock import Clock
-from localcloud.engine import LocalCloud
+from localcloud.engine import DrainTimeout, LocalCloud
 from localcloud.faults import RandomFaults, delivery_key
 from localcloud.flow import STREAM_ROLES, SUBSCRIBER_ROLES, FlowFunctions
 from localcloud.invariants import FINAL_EVENT, Snapshot, violations
@@ -33,6 +33,7 @@ from localcloud.invariants import FINAL_EVENT, Snapshot, violations
 __all__ = ["ChaosReport", "main", "render_chaos", "run_chaos"]
 
 WAVE = 25  # orders placed between two drains
+CLIENT_ATTEMPTS = 8  # a client sends a failed command again (same request id) up to this many times
 CHAOS_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # a fixed start: timestamps, and so deliveries, repeat run to run
 TTL_PASSED_MINUTES = 20
 SCARCE_SKU = "sku-rare"  # kept at its configured stock, so some orders run out of stock
@@ -46,6 +47,7 @@ class ChaosReport:
     seed: int
     fault_rate: float
     accepted: int = 0
+    abandoned: int = 0  # commands the client gave up on after CLIENT_ATTEMPTS errors
     statuses: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     invocations: int = 0
@@ -224,10 +226,12 @@ def _check(
 ) -> None:
     snapshot = Snapshot.read(cloud.outputs, cloud.deployment.region)
     project = cloud.program.project if cloud.program else ""
-    report.statuses = Counter(snapshot.orders[o]["status"] for o in accepted if o in snapshot.orders)
+    # Every order written (not only those whose client heard "ok": a command can fail after its write).
+    written = sorted(set(accepted) | {o for o, item in snapshot.orders.items() if "customer_id" in item})
+    report.statuses = Counter(snapshot.orders[o]["status"] for o in written if o in snapshot.orders)
     v = report.violations
     v += violations(
-        snapshot, accepted, initial_stock=initial, big_orders_counted=cloud.metrics.total(project, "BigOrders")
+        snapshot, written, initial_stock=initial, big_orders_counted=cloud.metrics.total(project, "BigOrders")
     )
     sfn = cloud.client("stepfunctions")
     executions: list[dict[str, Any]] = []
@@ -275,8 +279,10 @@ def run_chaos(
         commands = _orders(rng, orders, sorted(initial), seed)
         for start in range(0, orders, WAVE):
             for n, command in enumerate(commands[start : start + WAVE], start):
-                reply = place_order(cloud, flow["place-order"], command)
-                if reply.get("ok") is True:
+                reply = place_order(cloud, flow["place-order"], command, attempts=CLIENT_ATTEMPTS)
+                if reply is None:
+                    report.abandoned += 1  # the client gave up; if the order was written it is checked below
+                elif reply.get("ok") is True:
                     accepted.append(reply["order_id"])
                 else:
                     report.violations.append(f"order {n} refused: {reply}")
@@ -305,7 +311,8 @@ def render_chaos(report: ChaosReport) -> str:
     lines = [
         f"Chaos run on stack {report.stack}: {report.orders} orders, seed {report.seed}, "
         f"fault rate {report.fault_rate:g}",
-        f"  orders accepted    {report.accepted}",
+        f"  orders accepted    {report.accepted}"
+        + (f" ({report.abandoned} commands abandoned after {CLIENT_ATTEMPTS} errors)" if report.abandoned else ""),
         "  final statuses     " + ", ".join(f"{s} {c}" for s, c in sorted(report.statuses.items())),
         f"  faults injected    {sum(report.faults.values())} ({faults})",
         f"  invocations        {report.invocations} (retries and redeliveries: {report.retries})",
@@ -322,6 +329,10 @@ def render_chaos(report: ChaosReport) -> str:
 
 def main(stack: str, orders: int, seed: int, fault_rate: float) -> int:
     print(f"Chaos run: {orders} orders on stack {stack}, fault rate {fault_rate:g}, seed {seed}…", file=sys.stderr)
-    report = run_chaos(stack, orders, seed, fault_rate, progress=sys.stderr)
+    try:
+        report = run_chaos(stack, orders, seed, fault_rate, progress=sys.stderr)
+    except DrainTimeout as stuck:
+        print(f"chaos: the flow never settled ({stuck})", file=sys.stderr)
+        return 1
     print(render_chaos(report))
     return 0 if report.ok else 1
