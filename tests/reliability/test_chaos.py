@@ -38,3 +38,22 @@ def test_the_report_names_every_figure():
     text = render_chaos(report)
     for label in ("orders accepted", "faults injected", "invocations", "dead-lettered", "redriven", "violations"):
         assert label in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--fault-rate", "2"], "'2' is not a probability between 0 and 1"),
+        (["--fault-rate", "often"], "'often' is not a probability between 0 and 1"),
+        (["--orders", "0"], "'0' is not a positive whole number"),
+        (["--seed", "x"], "invalid int value: 'x'"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]):
+    from localcloud.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["chaos", *argv])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error and "Traceback" not in error
