@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from checkout.errors import OrderAlreadyConfirmed, OrderNotPending, OutOfStock
-from checkout.state import cancellation_codes, dynamodb, not_confirmed_check, parse_checkout
+from checkout.errors import OrderNotPending, OutOfStock
+from checkout.state import cancellation_codes, compensate, dynamodb, parse_checkout, status_change
 from handler_runtime.errors import raise_transient_aws_errors
 from handler_runtime.observability import instrumented, logger, metrics
 from handler_runtime.records import utc_now
@@ -93,24 +93,7 @@ def release(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.info("nothing to release", extra={"order_id": checkout.order_id})
         return {"released": False}
     reserved = {sku: value["N"] for sku, value in reservation["items"]["M"].items()}
-    actions: list[dict[str, Any]] = [
-        not_confirmed_check(checkout.order_id),
-        {
-            "Update": {
-                "TableName": os.environ["RESERVATIONS_TABLE"],
-                "Key": {"order_id": {"S": checkout.order_id}},
-                "UpdateExpression": "SET #s = :released, released_at = :now",
-                "ConditionExpression": "#s = :reserved",
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {
-                    ":released": {"S": "RELEASED"},
-                    ":reserved": {"S": "RESERVED"},
-                    ":now": {"S": utc_now()},
-                },
-            }
-        },
-    ]
-    actions += [
+    restock = [
         {
             "Update": {
                 "TableName": os.environ["INVENTORY_TABLE"],
@@ -121,17 +104,9 @@ def release(event: dict[str, Any], context: Any) -> dict[str, Any]:
         }
         for sku, qty in sorted(reserved.items())
     ]
-    try:
-        client.transact_write_items(TransactItems=actions)
-    except client.exceptions.TransactionCanceledException as cancelled:
-        codes = cancellation_codes(cancelled)
-        if codes[0] == "ConditionalCheckFailed":
-            raise OrderAlreadyConfirmed(
-                f"order {checkout.order_id} is CONFIRMED: its stock is never released"
-            ) from cancelled
-        if codes[1] == "ConditionalCheckFailed":
-            logger.info("already released", extra={"order_id": checkout.order_id})
-            return {"released": False}
-        raise
+    released = status_change("RESERVATIONS_TABLE", checkout.order_id, "RESERVED", "RELEASED", "released_at")
+    if not compensate(checkout.order_id, released, *restock):
+        logger.info("already released", extra={"order_id": checkout.order_id})
+        return {"released": False}
     metrics.add_metric(name="InventoryReleased", unit="Count", value=1)
     return {"released": True}

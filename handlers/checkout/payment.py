@@ -12,8 +12,8 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from checkout.errors import OrderAlreadyConfirmed, PaymentDeclined
-from checkout.state import cancellation_codes, dynamodb, not_confirmed_check, parse_checkout, table
+from checkout.errors import PaymentDeclined
+from checkout.state import compensate, parse_checkout, status_change, table
 from handler_runtime.errors import raise_transient_aws_errors
 from handler_runtime.observability import instrumented, logger, metrics
 from handler_runtime.records import put_once, utc_now
@@ -41,36 +41,10 @@ def charge(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @raise_transient_aws_errors
 def refund(event: dict[str, Any], context: Any) -> dict[str, Any]:
     checkout = parse_checkout(event)
-    client = dynamodb()
-    try:
-        client.transact_write_items(
-            TransactItems=[
-                not_confirmed_check(checkout.order_id),
-                {
-                    "Update": {
-                        "TableName": os.environ["PAYMENTS_TABLE"],
-                        "Key": {"order_id": {"S": checkout.order_id}},
-                        "UpdateExpression": "SET #s = :refunded, refunded_at = :now",
-                        "ConditionExpression": "#s = :charged",
-                        "ExpressionAttributeNames": {"#s": "status"},
-                        "ExpressionAttributeValues": {
-                            ":refunded": {"S": "REFUNDED"},
-                            ":charged": {"S": "CHARGED"},
-                            ":now": {"S": utc_now()},
-                        },
-                    }
-                },
-            ]
-        )
-    except client.exceptions.TransactionCanceledException as cancelled:
-        codes = cancellation_codes(cancelled)
-        if codes[0] == "ConditionalCheckFailed":
-            raise OrderAlreadyConfirmed(
-                f"order {checkout.order_id} is CONFIRMED: its payment is never refunded"
-            ) from cancelled
-        if codes[1] == "ConditionalCheckFailed":
-            logger.info("nothing to refund", extra={"order_id": checkout.order_id})
-            return {"refunded": False}
-        raise
+    if not compensate(
+        checkout.order_id, status_change("PAYMENTS_TABLE", checkout.order_id, "CHARGED", "REFUNDED", "refunded_at")
+    ):
+        logger.info("nothing to refund", extra={"order_id": checkout.order_id})
+        return {"refunded": False}
     metrics.add_metric(name="PaymentsRefunded", unit="Count", value=1)
     return {"refunded": True}

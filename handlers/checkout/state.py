@@ -10,10 +10,21 @@ from typing import Any
 
 import boto3
 
+from checkout.errors import OrderAlreadyConfirmed
 from handler_runtime.errors import MalformedMessage
+from handler_runtime.records import utc_now
 from handler_runtime.validation import FieldReader, ValidationFailed
 
-__all__ = ["Checkout", "cancellation_codes", "dynamodb", "not_confirmed_check", "parse_checkout", "table"]
+__all__ = [
+    "Checkout",
+    "cancellation_codes",
+    "compensate",
+    "dynamodb",
+    "not_confirmed_check",
+    "parse_checkout",
+    "status_change",
+    "table",
+]
 
 
 @dataclass(frozen=True)
@@ -70,3 +81,34 @@ def not_confirmed_check(order_id: str) -> dict[str, Any]:
             "ExpressionAttributeValues": {":confirmed": {"S": "CONFIRMED"}},
         }
     }
+
+
+def status_change(env_var: str, order_id: str, before: str, after: str, stamp: str) -> dict[str, Any]:
+    """A transaction item moving a record keyed by ``order_id`` from ``before`` to ``after`` (and stamping when)."""
+    return {
+        "Update": {
+            "TableName": os.environ[env_var],
+            "Key": {"order_id": {"S": order_id}},
+            "UpdateExpression": f"SET #s = :after, {stamp} = :now",
+            "ConditionExpression": "#s = :before",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":after": {"S": after}, ":before": {"S": before}, ":now": {"S": utc_now()}},
+        }
+    }
+
+
+def compensate(order_id: str, undo: dict[str, Any], *more: dict[str, Any]) -> bool:
+    """A compensation's writes in one transaction: ``undo`` (conditional on the state it undoes) and ``more``,
+    guarded by :func:`not_confirmed_check`. True when written; False when there was nothing to undo (never done,
+    or undone already); raises :class:`OrderAlreadyConfirmed` for a confirmed order."""
+    client = dynamodb()
+    try:
+        client.transact_write_items(TransactItems=[not_confirmed_check(order_id), undo, *more])
+    except client.exceptions.TransactionCanceledException as cancelled:
+        codes = cancellation_codes(cancelled)
+        if codes[0] == "ConditionalCheckFailed":
+            raise OrderAlreadyConfirmed(f"order {order_id} is CONFIRMED: it is never compensated") from cancelled
+        if codes[1] == "ConditionalCheckFailed":
+            return False
+        raise
+    return True

@@ -241,26 +241,34 @@ def test_a_compensation_never_undoes_a_confirmed_order(cloud: CheckoutCloud, reg
     assert cloud.stock("sku-pear") == 4
 
 
+def first_call_fails(monkeypatch: pytest.MonkeyPatch, matches: Any, error: Any) -> list[str]:
+    """The first AWS call for which ``matches(params, operation)`` holds raises ``error(client, operation,
+    params)`` (once: as AWS answers after the SDK's own retries gave up); returns the calls that failed."""
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+    failed: list[str] = []
+
+    def failing(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if not failed and matches(params, operation):
+            failed.append(operation)
+            raise error(client, operation, params)
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", failing)
+    return failed
+
+
 @pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"])
 def test_a_throttled_reservation_is_retried_not_cancelled(
     cloud: CheckoutCloud, registry, monkeypatch: pytest.MonkeyPatch, reason: str
 ):
-    from botocore.client import BaseClient
+    def cancelled(client: Any, operation: str, params: dict[str, Any]) -> Exception:
+        codes = [{"Code": "None"}] * (len(params["TransactItems"]) - 1) + [{"Code": reason}]
+        response = {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": codes}
+        return client.exceptions.TransactionCanceledException(response, operation)
 
-    original = BaseClient._make_api_call
-    throttled: list[str] = []
-
-    def first_transaction_cancelled(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        if operation == "TransactWriteItems" and not throttled:
-            throttled.append(operation)
-            codes = [{"Code": "None"}] * (len(params["TransactItems"]) - 1) + [{"Code": reason}]
-            raise client.exceptions.TransactionCanceledException(
-                {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": codes},
-                operation,
-            )
-        return original(client, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", first_transaction_cancelled)
+    throttled = first_call_fails(monkeypatch, lambda params, operation: operation == "TransactWriteItems", cancelled)
     calls = wrap(registry, cloud, "reserve-inventory", lambda real, event, call: real(event))
     execution = cloud.run(cloud.place_pending_order(f"o-{reason}", {"sku-pear": 1}, 10))
     assert throttled == ["TransactWriteItems"]
@@ -274,18 +282,12 @@ def test_a_connection_failure_is_retried_not_cancelled(
     cloud: CheckoutCloud, registry, monkeypatch: pytest.MonkeyPatch, error: str
 ):
     import botocore.exceptions
-    from botocore.client import BaseClient
 
-    original = BaseClient._make_api_call
-    failed: list[str] = []
+    def unreachable(client: Any, operation: str, params: dict[str, Any]) -> Exception:
+        return getattr(botocore.exceptions, error)(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
 
-    def first_call_fails(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        if operation == "PutItem" and params.get("TableName") == cloud.tables["PAYMENTS_TABLE"] and not failed:
-            failed.append(operation)
-            raise getattr(botocore.exceptions, error)(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
-        return original(client, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", first_call_fails)
+    payments = cloud.tables["PAYMENTS_TABLE"]
+    failed = first_call_fails(monkeypatch, lambda params, operation: params.get("TableName") == payments, unreachable)
     calls = wrap(registry, cloud, "charge-payment", lambda real, event, call: real(event))
     execution = cloud.run(cloud.place_pending_order(f"o-{error}", {"sku-pear": 1}, 10))
     assert failed == ["PutItem"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from matrix import cases, check
 
+from localcloud.flow import STREAM_ROLES, SUBSCRIBER_ROLES
+
 pytestmark = pytest.mark.xdist_group("fault-matrix-events")
 
-ROLES = ("place-order", "customer-summary", "publisher", "fulfilment", "invoicing", "notifications", "big-orders")
+ROLES = ("place-order", *STREAM_ROLES, *SUBSCRIBER_ROLES)
 
 
 @pytest.mark.parametrize(("role", "kind"), cases(ROLES))

@@ -5,17 +5,11 @@ from __future__ import annotations
 import pytest
 from matrix import cases, check
 
+from localcloud.flow import SAGA_ROLES
+
 pytestmark = pytest.mark.xdist_group("fault-matrix-saga")
 
-ROLES = (
-    "reserve-inventory",
-    "release-inventory",
-    "charge-payment",
-    "refund-payment",
-    "confirm-order",
-    "mark-cancelled",
-    "expire-orders",
-)
+ROLES = (*SAGA_ROLES, "expire-orders")
 
 
 @pytest.mark.parametrize(("role", "kind"), cases(ROLES))
