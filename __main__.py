@@ -10,7 +10,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components import (
+from serverless_patterns import (
     AlarmTopic,
     Cqrs,
     FanOut,

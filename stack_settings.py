@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.alarm_topic import EMAIL_PATTERN
-from components.schedule_expression import ScheduleError, parse_schedule
-from components.validation import LOG_LEVELS, LOG_RETENTION_DAYS, ArgumentError
+from serverless_patterns.blocks.alarm_topic import EMAIL_PATTERN
+from serverless_patterns.internals.schedule_expression import ScheduleError, parse_schedule
+from serverless_patterns.internals.validation import LOG_LEVELS, LOG_RETENTION_DAYS, ArgumentError
 
 __all__ = ["KNOWN_KEYS", "ConfigError", "StackSettings", "load_settings", "settings_from_pulumi"]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from localcloud.demo import run_demo
 from localcloud.engine import LocalCloud
 from localcloud.plan import evaluate_stack
+from scenarios.demo import run_demo
 
 
 def timed(action) -> float:  # type: ignore[no-untyped-def]

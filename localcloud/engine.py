@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -34,7 +35,7 @@ from localcloud.clock import Clock
 from localcloud.deploy import Deployment, MotoDeployer
 from localcloud.faults import AwsCallFaults, Fault, RandomFaults
 from localcloud.lambda_runtime import InvocationError, LocalFunction, moto_runs_lambdas_in_process
-from localcloud.program import ProgramRun, run_program, stack_config
+from localcloud.program import ProgramRun, project_root, run_program, stack_config
 from localcloud.sources import AsyncInvoker, ScheduleSource, SqsSource, StreamSource
 from localcloud.telemetry import HANDLER_STDOUT, CallRecorder, LogRouter, MetricStore, running
 
@@ -76,9 +77,16 @@ class Stats:
 class LocalCloud:
     """A deployed stack and its emulators. Use :meth:`started` to get one with moto running."""
 
-    def __init__(self, stack: str = "dev", clock: Clock | None = None, echo_logs: bool = False) -> None:
+    def __init__(
+        self,
+        stack: str = "dev",
+        clock: Clock | None = None,
+        echo_logs: bool = False,
+        project: Path | str | None = None,
+    ) -> None:
         self.stack = stack
-        self.config = stack_config(stack)
+        self.project = project_root(project)
+        self.config = stack_config(stack, self.project)
         self.clock = clock or Clock()
         self.deployment = Deployment(region=self.config.get("aws:region", "us-east-1"))
         self.metrics = MetricStore(self.clock.now)
@@ -103,11 +111,18 @@ class LocalCloud:
 
     @classmethod
     @contextlib.contextmanager
-    def started(cls, stack: str = "dev", clock: Clock | None = None, echo_logs: bool = False) -> Iterator[LocalCloud]:
-        """Start moto, deploy the stack into it, and run until the context ends."""
+    def started(
+        cls,
+        stack: str = "dev",
+        clock: Clock | None = None,
+        echo_logs: bool = False,
+        project: Path | str | None = None,
+    ) -> Iterator[LocalCloud]:
+        """Start moto, deploy the stack of ``project`` (default: the working folder) into it, and run until the
+        context ends."""
         from moto import mock_aws
 
-        cloud = cls(stack, clock, echo_logs)
+        cloud = cls(stack, clock, echo_logs, project)
         saved_env = dict(os.environ)
         # Powertools warns on every invocation that emits no metric; on AWS that goes to the function's log.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -134,7 +149,7 @@ class LocalCloud:
             os.environ.update(saved_env)
 
     def deploy(self) -> dict[str, Any]:
-        self.program = run_program(MotoDeployer(self.deployment), self.stack, self.config)
+        self.program = run_program(MotoDeployer(self.deployment), self.stack, self.config, self.project)
         self.outputs = dict(self.program.outputs)
         for function in self.deployment.functions.values():
             function.clock = self.clock.now  # the timestamps handlers write follow the local clock

@@ -12,7 +12,7 @@ handler; :meth:`LocalCloud.inject_fault` queues one for the next invocation of a
 - ``duplicate``: the same event is delivered twice.
 - ``reorder``: the records of a batch arrive in reverse order (batch events only).
 - ``poison``: one delivery carries a corrupted payload (saga tasks); for queues, streams, the command and the
-  scheduled job a poison *message* is sent by the campaign itself (:mod:`localcloud.chaos`).
+  scheduled job a poison *message* is sent by the campaign itself (:mod:`scenarios.chaos`).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ declared resource is printed as a tree grouped by component.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from localcloud.offline_mocks import OfflineMocks
 from localcloud.program import ProgramRun, RecordedResource, run_program, stack_config
@@ -14,9 +15,9 @@ from localcloud.program import ProgramRun, RecordedResource, run_program, stack_
 __all__ = ["evaluate_stack", "render_plan"]
 
 
-def evaluate_stack(stack: str) -> ProgramRun:
-    config = stack_config(stack)
-    return run_program(OfflineMocks(region=config.get("aws:region", "us-east-1")), stack, config)
+def evaluate_stack(stack: str, project: Path | str | None = None) -> ProgramRun:
+    config = stack_config(stack, project)
+    return run_program(OfflineMocks(region=config.get("aws:region", "us-east-1")), stack, config, project)
 
 
 def _label(resource: RecordedResource) -> str:

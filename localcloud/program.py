@@ -6,6 +6,7 @@ keeps each resource's type, name, parent, inputs and the state the mocks returne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import runpy
 import sys
@@ -20,16 +21,23 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.mocks import MockMonitor
 
 __all__ = [
-    "PROJECT_ROOT",
     "ProgramRun",
     "RecordedResource",
     "project_name",
+    "project_root",
     "run_declarations",
     "run_program",
     "stack_config",
 ]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def project_root(project: Path | str | None = None) -> Path:
+    """The Pulumi project's folder (the one holding ``Pulumi.yaml``): ``project``, else the working folder, as
+    the Pulumi CLI runs a program from its project's folder."""
+    root = Path(project or Path.cwd()).resolve()
+    if not (root / "Pulumi.yaml").is_file():
+        raise FileNotFoundError(f"no Pulumi.yaml in {root}: point --project at a Pulumi project's folder")
+    return root
 
 
 @dataclass
@@ -100,13 +108,14 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
-def project_name(root: Path = PROJECT_ROOT) -> str:
-    with (root / "Pulumi.yaml").open() as f:
+def project_name(project: Path | str | None = None) -> str:
+    with (project_root(project) / "Pulumi.yaml").open() as f:
         return str(yaml.safe_load(f)["name"])
 
 
-def stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, str]:
+def stack_config(stack: str, project: Path | str | None = None) -> dict[str, str]:
     """``Pulumi.<stack>.yaml`` as the engine passes it: ``namespace:key`` → string (structured values as JSON)."""
+    root = project_root(project)
     path = root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise FileNotFoundError(
@@ -152,16 +161,21 @@ def run_program(
     mocks: pulumi.runtime.Mocks,
     stack: str,
     config: dict[str, str],
-    program: Path = PROJECT_ROOT / "__main__.py",
+    project: Path | str | None = None,
 ) -> ProgramRun:
-    """Evaluate the Pulumi program file ``program`` (unchanged, as ``__main__``) under ``mocks`` with ``config``."""
-    root = str(program.parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    return run_declarations(
-        mocks,
-        lambda: runpy.run_path(str(program), run_name="__main__"),
-        stack=stack,
-        project=project_name(program.parent),
-        config=config,
-    )
+    """Evaluate the project's ``__main__.py`` (unchanged, as ``__main__``) under ``mocks`` with ``config``, from the
+    project's folder and with it first on ``sys.path``, as the Pulumi CLI runs it."""
+    root = project_root(project)
+    program = root / "__main__.py"
+    if not program.is_file():
+        raise FileNotFoundError(f"no __main__.py in {root}: the local cloud runs Python Pulumi programs")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    with contextlib.chdir(root):
+        return run_declarations(
+            mocks,
+            lambda: runpy.run_path(str(program), run_name="__main__"),
+            stack=stack,
+            project=project_name(root),
+            config=config,
+        )

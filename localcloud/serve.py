@@ -2,7 +2,7 @@
 
 moto's threaded server answers boto3 and the AWS CLI (``--endpoint-url``) on loopback, sharing state with the
 local cloud; the event sources run in the background on wall-clock time, so a command sent from outside flows
-through streams, topics, queues and the saga as it would on AWS. When ready, the contract's stack outputs are
+through streams, topics, queues and the saga as it would on AWS. When ready, the stack outputs are
 written as JSON to the outputs file and one line says where it listens. SIGINT and SIGTERM stop it cleanly.
 """
 
@@ -19,24 +19,8 @@ from typing import Any
 from localcloud.clock import Clock
 from localcloud.engine import LocalCloud
 
-__all__ = ["CONTRACT_OUTPUTS", "serve"]
+__all__ = ["serve"]
 
-CONTRACT_OUTPUTS = (
-    "place_order_function",
-    "orders_table",
-    "customer_orders_table",
-    "inventory_table",
-    "payments_table",
-    "invoices_table",
-    "notifications_table",
-    "order_events_topic_arn",
-    "checkout_state_machine_arn",
-    "expire_orders_function",
-    "expire_orders_schedule",
-    "expire_orders_schedule_group",
-    "subscriber_dlq_urls",
-    "alarm_topic_arn",
-)
 TICK_SECONDS = 0.2
 
 
@@ -51,7 +35,9 @@ def _run_sources(cloud: LocalCloud, stop: threading.Event) -> None:
         stop.wait(TICK_SECONDS)
 
 
-def serve(stack: str = "dev", port: int = 4566, outputs_file: Path | None = None) -> int:
+def serve(
+    stack: str = "dev", port: int = 4566, outputs_file: Path | None = None, project: Path | str | None = None
+) -> int:
     from moto.server import ThreadedMotoServer
 
     stop = threading.Event()
@@ -61,11 +47,11 @@ def serve(stack: str = "dev", port: int = 4566, outputs_file: Path | None = None
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with LocalCloud.started(stack, clock=Clock(tied_to_wall=True)) as cloud:
+        with LocalCloud.started(stack, clock=Clock(tied_to_wall=True), project=project) as cloud:
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             server.start()
             try:
-                outputs: dict[str, Any] = {k: cloud.outputs[k] for k in CONTRACT_OUTPUTS if k in cloud.outputs}
+                outputs: dict[str, Any] = dict(cloud.outputs)
                 if outputs_file is not None:
                     outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
                 where = f" (stack outputs in {outputs_file})" if outputs_file is not None else ""

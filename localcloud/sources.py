@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from components.redrive import stream_lambda_record
-from components.schedule_expression import parse_schedule
 from localcloud.deploy import AsyncConfig, MappingRecord, ScheduleRecord
+from serverless_patterns.internals.schedule_expression import parse_schedule
+from serverless_patterns.redrive import stream_lambda_record
 
 if TYPE_CHECKING:
     from localcloud.engine import Invocation, LocalCloud

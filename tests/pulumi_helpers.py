@@ -41,7 +41,7 @@ def iam_findings(run: ProgramRun) -> tuple[int, list[str]]:
     Resource policies: no wildcard action in an Allow (a key policy's Resource '*' means the key itself).
     No AWS-managed policy attachments at all.
     """
-    from components.iam import statement_problems
+    from serverless_patterns.internals.iam import statement_problems
 
     scanned = 0
     findings: list[str] = []

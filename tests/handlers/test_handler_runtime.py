@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,8 +22,7 @@ from handler_runtime.errors import MalformedMessage
 from handler_runtime.idempotency import Idempotency
 from handler_runtime.observability import instrumented, logger, metrics
 from handler_runtime.validation import FieldError, FieldReader, ValidationFailed
-
-HANDLERS_ROOT = Path(__file__).resolve().parents[2] / "handlers"
+from serverless_patterns.internals.archive import RUNTIME_ROOT
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
@@ -99,7 +97,7 @@ def test_importing_the_package_validation_and_errors_loads_nothing_heavy():
         "{'aws_lambda_powertools', 'boto3', 'botocore', 'aws_xray_sdk', 'jmespath', 'pydantic'}))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=HANDLERS_ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe], cwd=RUNTIME_ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import function, messages, order, place
+from cloud_helpers import function, messages, order, place
 
 from localcloud.engine import LocalCloud
 

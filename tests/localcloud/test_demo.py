@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from localcloud.demo import DemoReport, render_report, run_demo
+from scenarios.demo import DemoReport, render_report, run_demo
 
 pytestmark = pytest.mark.xdist_group("demo")
 
@@ -73,11 +75,24 @@ def test_a_broken_invariant_is_reported():
 
 
 def test_the_command_prints_the_report_and_exits_by_the_invariants(report: DemoReport, monkeypatch, capsys):
-    from localcloud import demo
     from localcloud.__main__ import main
+    from scenarios import demo
 
-    monkeypatch.setattr(demo, "run_demo", lambda stack, progress=None: report)
+    monkeypatch.setattr(demo, "run_demo", lambda stack, progress=None, project=None: report)
     assert main(["demo", "--stack", "dev"]) == 0
     assert "Invariants of the contract\n  all hold" in capsys.readouterr().out
-    monkeypatch.setattr(demo, "run_demo", lambda stack, progress=None: DemoReport(stack, violations=["x"]))
+    monkeypatch.setattr(
+        demo, "run_demo", lambda stack, progress=None, project=None: DemoReport(stack, violations=["x"])
+    )
     assert main(["demo"]) == 1
+
+
+def test_a_project_without_a_demo_scenario_is_told_so_in_one_line(tmp_path: Path, capsys):
+    from localcloud.__main__ import main
+
+    (tmp_path / "Pulumi.yaml").write_text("name: other\nruntime: python\n")
+    assert main(["demo", "--project", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "no demo scenario (scenarios/demo.py)" in error
+    assert main(["plan", "--project", str(tmp_path / "nowhere")]) == 2
+    assert "no Pulumi.yaml in" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pulumi_aws as aws
 import pytest
-from conftest import place
+from cloud_helpers import place
 from moto import mock_aws
 
 from localcloud.deploy import Deployment, MotoDeployer, UnsupportedResource

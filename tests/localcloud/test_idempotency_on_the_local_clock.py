@@ -13,13 +13,13 @@ from unittest import mock
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
-from conftest import function, invocations, messages, place
+from cloud_helpers import function, invocations, messages, place
 from moto import mock_aws
 
-from components.archive import archive_bytes
 from localcloud.clock import Clock
 from localcloud.engine import LocalCloud
 from localcloud.lambda_runtime import InvocationError, LocalFunction
+from serverless_patterns.internals.archive import archive_bytes
 
 TIMEOUT_SECONDS = 30
 EXPIRY_SECONDS = 60

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import order, place
+from cloud_helpers import order, place
 
 from localcloud.deploy import ScheduleRecord
 from localcloud.engine import Invocation, LocalCloud

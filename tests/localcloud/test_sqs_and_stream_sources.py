@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from conftest import FULFILMENT, SUMMARY, invocations, messages, order, place, publish, queue_url
+from cloud_helpers import FULFILMENT, SUMMARY, invocations, messages, order, place, publish, queue_url
 
 from localcloud.engine import LocalCloud
 from localcloud.sources import StreamSource

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import EXPIRE, function, invocations, messages, order, place
+from cloud_helpers import EXPIRE, function, invocations, messages, order, place
 
 from localcloud.engine import LocalCloud
 

@@ -9,8 +9,8 @@ import pytest
 from moto import mock_aws
 from redrive_fixtures import Aws
 
-from components import redrive
 from localcloud.lambda_runtime import LocalFunction, moto_runs_lambdas_in_process
+from serverless_patterns import redrive
 
 
 @pytest.fixture(autouse=True)

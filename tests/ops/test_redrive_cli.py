@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from redrive_fixtures import Aws
 
-from components import redrive
-from components.redrive import RedriveError, build_clients, main
+from serverless_patterns import redrive
+from serverless_patterns.redrive import RedriveError, build_clients, main
 
 ROOT = Path(__file__).resolve().parents[2]
 UNREACHABLE = "http://127.0.0.1:9"
@@ -59,7 +59,7 @@ def test_the_module_runs_as_a_command_and_fails_without_a_traceback():
         [
             sys.executable,
             "-m",
-            "components.redrive",
+            "serverless_patterns.redrive",
             "dlq",
             "--queue-url",
             f"{UNREACHABLE}/1/q",

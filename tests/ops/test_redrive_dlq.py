@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from redrive_fixtures import Aws
 
-from components.redrive import RedriveError, redrive_dlq
+from serverless_patterns.redrive import RedriveError, redrive_dlq
 
 ATTRIBUTES = {
     "event_type": {"DataType": "String", "StringValue": "OrderPlaced"},

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from redrive_fixtures import REGION, Aws
 
-from components.redrive import replay_stream_failures, stream_lambda_record
+from serverless_patterns.redrive import replay_stream_failures, stream_lambda_record
 
 
 def write_orders(aws: Aws) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from localcloud.engine import LocalCloud
-from localcloud.flow import FlowFunctions
+from scenarios.flow import FlowFunctions
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from localcloud.campaign import run_fault_case
 from localcloud.engine import LocalCloud
-from localcloud.flow import FlowFunctions, kinds_for
+from scenarios.campaign import run_fault_case
+from scenarios.flow import FlowFunctions, kinds_for
 
 
 def cases(roles: tuple[str, ...]) -> list[object]:

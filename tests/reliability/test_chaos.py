@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from localcloud.chaos import render_chaos, run_chaos
 from localcloud.faults import FAULT_KINDS
+from scenarios.chaos import render_chaos, run_chaos
 
 pytestmark = pytest.mark.xdist_group("chaos")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from matrix import cases, check
 
-from localcloud.flow import SAGA_ROLES
+from scenarios.flow import SAGA_ROLES
 
 pytestmark = pytest.mark.xdist_group("fault-matrix-saga")
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from localcloud.campaign import command, peek, place_order
 from localcloud.engine import LocalCloud
-from localcloud.flow import FlowFunctions
-from localcloud.invariants import Snapshot, violations
+from scenarios.campaign import command, peek, place_order
+from scenarios.flow import FlowFunctions
+from scenarios.invariants import Snapshot, violations
 
 pytestmark = pytest.mark.xdist_group("outages")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pulumi_helpers import statements
 
-from components import AlarmTopic, ArgumentError
+from serverless_patterns import AlarmTopic, ArgumentError
 
 
 def test_key_lets_cloudwatch_encrypt_and_account_manage_it(declare):

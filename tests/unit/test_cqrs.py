@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, iam_findings, statements
 
-from components import ArgumentError, Cqrs, CqrsArgs, grant
+from serverless_patterns import ArgumentError, Cqrs, CqrsArgs, grant
 
 EVENTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:events"
 STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/w-table/stream/2026-01-01T00:00:00.000"

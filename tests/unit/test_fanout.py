@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, iam_findings, statements
 
-from components import ArgumentError, idempotency_grant
-from components.fanout import FanOut, FanOutArgs, FanOutSubscriber
+from serverless_patterns import ArgumentError, idempotency_grant
+from serverless_patterns.patterns.fanout import FanOut, FanOutArgs, FanOutSubscriber
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/k"
 IDEMPOTENCY_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/idempotency"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.filter_policy import filter_policy_problems
+from serverless_patterns.internals.filter_policy import filter_policy_problems
 
 
 @pytest.mark.parametrize(

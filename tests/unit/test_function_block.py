@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, alarms_by_metric, statements
 
-from components import ArgumentError, Function, FunctionArgs
-from components.runtime import POWERTOOLS_LAYER_NAME, POWERTOOLS_LAYER_VERSION
+from serverless_patterns import ArgumentError, Function, FunctionArgs
+from serverless_patterns.internals.runtime import POWERTOOLS_LAYER_NAME, POWERTOOLS_LAYER_VERSION
 
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:failures"
 
@@ -198,5 +198,5 @@ def test_every_problem_is_reported_at_once(declare):
 
 
 def test_unknown_handler_package_is_named(declare):
-    with pytest.raises(ArgumentError, match="handler_package 'nope' is not a folder under handlers/"):
+    with pytest.raises(ArgumentError, match=r"handler_package 'nope' is not a folder under .*fixtures/handlers"):
         declare(lambda: Function("worker", args(handler_package="nope")))

@@ -8,16 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from components.archive import HANDLERS_ROOT, RUNTIME_PACKAGE
+from serverless_patterns.internals.archive import RUNTIME_PACKAGE, RUNTIME_ROOT
+
+HANDLERS_ROOT = Path(__file__).resolve().parents[2] / "handlers"  # the orders app's handler packages
 
 # What the python3.13 Lambda runtime and the Powertools layer provide besides the standard library.
 PROVIDED = {"boto3", "botocore", "aws_lambda_powertools", "aws_xray_sdk", "pydantic", "jmespath", "fastjsonschema"}
-PACKAGES = sorted(p.name for p in HANDLERS_ROOT.iterdir() if (p / "__init__.py").is_file())
+ROOTS = {p.name: HANDLERS_ROOT for p in HANDLERS_ROOT.iterdir() if (p / "__init__.py").is_file()}
+ROOTS[RUNTIME_PACKAGE] = RUNTIME_ROOT  # the shared runtime, shipped inside the library
+PACKAGES = sorted(ROOTS)
 
 
 def top_level_imports(package: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
-    for path in (HANDLERS_ROOT / package).rglob("*.py"):
+    root = ROOTS[package]
+    for path in (root / package).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -26,7 +31,7 @@ def top_level_imports(package: str) -> dict[str, set[str]]:
             else:
                 continue
             for name in names:
-                found.setdefault(name.split(".")[0], set()).add(str(path.relative_to(HANDLERS_ROOT)))
+                found.setdefault(name.split(".")[0], set()).add(str(path.relative_to(root)))
     return found
 
 
@@ -37,6 +42,7 @@ def test_package_imports_only_what_its_archive_holds(package: str):
     assert stray == {}
 
 
-def test_there_are_handler_packages():
-    assert {"handler_runtime", "order_events", "orders"} <= set(PACKAGES)
-    assert Path(HANDLERS_ROOT / RUNTIME_PACKAGE / "__init__.py").is_file()
+def test_there_are_handler_packages_and_the_runtime_ships_in_the_library():
+    assert {"handler_runtime", "order_events", "orders", "checkout", "expiry"} <= set(PACKAGES)
+    assert (RUNTIME_ROOT / RUNTIME_PACKAGE / "__init__.py").is_file()
+    assert not (HANDLERS_ROOT / RUNTIME_PACKAGE).exists(), "one copy of the runtime: the library's"

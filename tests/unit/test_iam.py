@@ -6,7 +6,14 @@ import json
 
 import pulumi
 
-from components.iam import STAR_RESOURCE_ACTIONS, grant, grant_problems, policy_document, star_grant, statement_problems
+from serverless_patterns.internals.iam import (
+    STAR_RESOURCE_ACTIONS,
+    grant,
+    grant_problems,
+    policy_document,
+    star_grant,
+    statement_problems,
+)
 
 
 def test_exact_grants_pass():

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.invariants import Snapshot, violations
+from scenarios.invariants import Snapshot, violations
 
 
 def order(order_id: str, status: str, customer: str = "c", total: int = 10, qty: int = 1) -> dict[str, Any]:

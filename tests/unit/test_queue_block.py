@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pulumi_helpers import TOPIC, alarms_by_metric, statements
 
-from components import ArgumentError, Queue, QueueArgs
+from serverless_patterns import ArgumentError, Queue, QueueArgs
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/k"
 SOURCE_TOPIC = "arn:aws:sns:us-east-1:123456789012:orders"

@@ -9,8 +9,14 @@ import pytest
 from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, definition_worst_case, iam_findings, statements
 from statelint.linter import Linter
 
-from components import ArgumentError, Saga, SagaArgs
-from components.saga_definition import TRANSIENT_ERRORS, HandlerPlan, RetryPolicy, StepPlan, build_definition
+from serverless_patterns import ArgumentError, Saga, SagaArgs
+from serverless_patterns.patterns.saga_definition import (
+    TRANSIENT_ERRORS,
+    HandlerPlan,
+    RetryPolicy,
+    StepPlan,
+    build_definition,
+)
 
 HANDLER = {"handler_package": "sample", "handler": "app.handler"}
 

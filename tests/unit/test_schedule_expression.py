@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from components.schedule_expression import ScheduleError, parse_schedule
+from serverless_patterns.internals.schedule_expression import ScheduleError, parse_schedule
 
 NOW = datetime(2026, 11, 25, 10, 3, tzinfo=UTC)  # a Wednesday
 

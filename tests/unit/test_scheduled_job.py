@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, iam_findings, statements
 
-from components import ArgumentError, ScheduledJob, ScheduledJobArgs
-from components.scheduled_job import missed_run_window
+from serverless_patterns import ArgumentError, ScheduledJob, ScheduledJobArgs
+from serverless_patterns.patterns.scheduled_job import missed_run_window
 
 
 def job_args(**overrides: Any) -> ScheduledJobArgs:

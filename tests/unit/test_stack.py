@@ -87,7 +87,7 @@ def test_no_wildcard_action_or_unlisted_star_resource_anywhere(stack: ProgramRun
 
 
 def test_the_iam_scan_catches_a_bad_policy_and_sees_function_roles():
-    from components import Function
+    from serverless_patterns import Function
 
     def build() -> None:
         Function(

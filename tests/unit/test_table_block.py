@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components import ArgumentError, Table, TableArgs
+from serverless_patterns import ArgumentError, Table, TableArgs
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/k"
 

@@ -19,12 +19,12 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import AlarmSpec, MathAlarmSpec, MathMetric, math_alarm, metric_alarm
-from components.function import Function, FunctionArgs, component_function_args, function_problems
-from components.iam import STAR_RESOURCE_ACTIONS, Grant, grant, star_grant
-from components.queue import FailureQueue
-from components.table import GlobalIndex, KeyAttribute, Table, TableArgs, table_problems
-from components.validation import Problems
+from serverless_patterns.blocks.function import Function, FunctionArgs, component_function_args, function_problems
+from serverless_patterns.blocks.queue import FailureQueue
+from serverless_patterns.blocks.table import GlobalIndex, KeyAttribute, Table, TableArgs, table_problems
+from serverless_patterns.internals.alarms import AlarmSpec, MathAlarmSpec, MathMetric, math_alarm, metric_alarm
+from serverless_patterns.internals.iam import STAR_RESOURCE_ACTIONS, Grant, grant, star_grant
+from serverless_patterns.internals.validation import Problems
 
 __all__ = ["CommandHandler", "Cqrs", "CqrsArgs", "Projection", "ReadModel", "WriteTable", "env_name"]
 

@@ -6,8 +6,10 @@ again, so a failure part-way may duplicate a delivery but never loses one: every
 
 Command line::
 
-    python -m components.redrive dlq --queue-url URL [--source-url URL] [--limit N] [--region R] [--endpoint-url URL]
-    python -m components.redrive stream --failure-queue-url URL [--limit N] [--region R] [--endpoint-url URL]
+    python -m serverless_patterns.redrive dlq --queue-url URL [--source-url URL] [--limit N]
+                                              [--region R] [--endpoint-url URL]
+    python -m serverless_patterns.redrive stream --failure-queue-url URL [--limit N]
+                                                 [--region R] [--endpoint-url URL]
 """
 
 from __future__ import annotations
@@ -468,7 +470,9 @@ def _positive(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m components.redrive", description="Redrive dead letters; replay stream failures.")
+    parser = _Parser(
+        prog="python -m serverless_patterns.redrive", description="Redrive dead letters; replay stream failures."
+    )
     commands = parser.add_subparsers(dest="command", metavar="{dlq,stream}", required=True, parser_class=_Parser)
     dlq = commands.add_parser("dlq", help="move messages from a dead-letter queue back to its source queue")
     dlq.add_argument("--queue-url", required=True, help="URL of the dead-letter queue")

@@ -13,8 +13,8 @@ from typing import Any
 
 from localcloud.engine import LocalCloud
 from localcloud.faults import corrupt, drop_items, duplicate, error_after, error_before, reorder, timeout_after
-from localcloud.flow import SAGA_ROLES, STREAM_ROLES, SUBSCRIBER_ROLES, FlowFunctions
-from localcloud.invariants import Snapshot, violations
+from scenarios.flow import SAGA_ROLES, STREAM_ROLES, SUBSCRIBER_ROLES, FlowFunctions
+from scenarios.invariants import Snapshot, violations
 
 __all__ = ["CaseResult", "peek", "place_order", "poison_order_item", "run_fault_case", "scenario_for"]
 

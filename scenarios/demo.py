@@ -1,4 +1,4 @@
-"""``python -m localcloud demo``: the example application driven through every pattern on the local cloud.
+"""The orders app's demo scenario (``python -m localcloud demo``): every pattern driven on the local cloud.
 
 Orders that confirm, one declined by payment, one out of stock, an invalid command, a poison message on the topic,
 a duplicate delivery, and the clock advanced through expire-orders; then a report per pattern and the contract's
@@ -13,6 +13,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
@@ -244,10 +245,10 @@ def _check(cloud: LocalCloud, report: DemoReport) -> None:
         v.append(f"BigOrders counted {report.big_orders_counted:g}, {big} orders were placed with total >= 500")
 
 
-def run_demo(stack: str = "dev", progress: TextIO | None = None) -> DemoReport:
+def run_demo(stack: str = "dev", progress: TextIO | None = None, project: Path | None = None) -> DemoReport:
     report = DemoReport(stack)
     _say(progress, f"deploying stack {stack} into the local cloud")
-    with LocalCloud.started(stack) as cloud:
+    with LocalCloud.started(stack, project=project) as cloud:
         _say(progress, f"{sum(cloud.deployment.resource_types.values())} resources created in moto")
         _drive(cloud, report, progress)
         _collect(cloud, report)
@@ -297,8 +298,8 @@ def render_report(report: DemoReport) -> str:
     return "\n".join(lines)
 
 
-def main(stack: str) -> int:
+def main(stack: str, project: Path | None = None) -> int:
     print(f"Running the demo on stack {stack} (no AWS account needed)…", file=sys.stderr)
-    report = run_demo(stack, progress=sys.stderr)
+    report = run_demo(stack, progress=sys.stderr, project=project)
     print(render_report(report))
     return 0 if report.ok else 1

@@ -17,15 +17,15 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import AlarmSpec, metric_alarm
-from components.function import Function, FunctionArgs, component_function_args, function_problems
-from components.iam import Grant, grant, policy_document
-from components.naming import physical_name
-from components.queue import DLQ_RETENTION_SECONDS, IDEMPOTENCY_EXPIRY_ENV, FailureQueue
-from components.roles import service_role
-from components.runtime import current_account
-from components.schedule_expression import Schedule, ScheduleError, parse_schedule
-from components.validation import Problems
+from serverless_patterns.blocks.function import Function, FunctionArgs, component_function_args, function_problems
+from serverless_patterns.blocks.queue import DLQ_RETENTION_SECONDS, IDEMPOTENCY_EXPIRY_ENV, FailureQueue
+from serverless_patterns.internals.alarms import AlarmSpec, metric_alarm
+from serverless_patterns.internals.iam import Grant, grant, policy_document
+from serverless_patterns.internals.naming import physical_name
+from serverless_patterns.internals.roles import service_role
+from serverless_patterns.internals.runtime import current_account
+from serverless_patterns.internals.schedule_expression import Schedule, ScheduleError, parse_schedule
+from serverless_patterns.internals.validation import Problems
 
 __all__ = ["ScheduledJob", "ScheduledJobArgs", "missed_run_window"]
 

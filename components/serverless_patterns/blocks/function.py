@@ -15,13 +15,26 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import AlarmSpec, metric_alarm
-from components.archive import HANDLERS_ROOT, build_archive, handler_problems
-from components.iam import STAR_RESOURCE_ACTIONS, Grant, grant, grant_problems, policy_document, star_grant
-from components.naming import physical_name
-from components.roles import service_role
-from components.runtime import ARCHITECTURE, LAMBDA_RUNTIME, current_account, current_region, powertools_layer_arn
-from components.validation import LOG_LEVELS, Problems
+from serverless_patterns.internals.alarms import AlarmSpec, metric_alarm
+from serverless_patterns.internals.archive import build_archive, default_handlers_root, handler_problems
+from serverless_patterns.internals.iam import (
+    STAR_RESOURCE_ACTIONS,
+    Grant,
+    grant,
+    grant_problems,
+    policy_document,
+    star_grant,
+)
+from serverless_patterns.internals.naming import physical_name
+from serverless_patterns.internals.roles import service_role
+from serverless_patterns.internals.runtime import (
+    ARCHITECTURE,
+    LAMBDA_RUNTIME,
+    current_account,
+    current_region,
+    powertools_layer_arn,
+)
+from serverless_patterns.internals.validation import LOG_LEVELS, Problems
 
 __all__ = [
     "AsyncInvokeConfig",
@@ -71,7 +84,7 @@ class FunctionArgs(TypedDict):
     async_config: NotRequired[AsyncInvokeConfig]
     alarms: NotRequired[FunctionAlarms]
     function_name: NotRequired[str]  # [<project>-<stack>-<name>]
-    handlers_root: NotRequired[str]  # [this project's handlers/] folder holding handler_package
+    handlers_root: NotRequired[str]  # [handlers/ of the Pulumi project (the working folder)] holding handler_package
     description: NotRequired[str]
 
 
@@ -119,7 +132,7 @@ def component_function_args(
 def function_problems(name: str, args: FunctionArgs) -> list[str]:
     """Every problem of ``args`` (used by :class:`Function` and by components that validate early)."""
     p = Problems(name)
-    root = Path(args.get("handlers_root", HANDLERS_ROOT))
+    root = Path(args.get("handlers_root") or default_handlers_root())
     p.extend(handler_problems(args.get("handler_package", ""), args.get("handler", ""), root))
     p.int_range("memory_mb", args.get("memory_mb", DEFAULT_MEMORY_MB), 128, 10240)
     p.int_range("timeout_seconds", args.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS), 1, 900)
@@ -191,7 +204,7 @@ class Function(pulumi.ComponentResource):
         role = service_role(f"{name}-role", "lambda.amazonaws.com", f"Execution role of {fn_name}", self)
         policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy_document(grants), opts=child)
 
-        archive = build_archive(args["handler_package"], Path(args.get("handlers_root", HANDLERS_ROOT)))
+        archive = build_archive(args["handler_package"], Path(args.get("handlers_root") or default_handlers_root()))
         environment: dict[str, pulumi.Input[str]] = {
             "POWERTOOLS_SERVICE_NAME": args.get("service_name", name),
             "POWERTOOLS_METRICS_NAMESPACE": args.get("metrics_namespace", pulumi.get_project()),

@@ -14,9 +14,9 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import AlarmSpec, metric_alarm
-from components.policies import deny_insecure_transport, resource_policy, service_may
-from components.validation import Problems
+from serverless_patterns.internals.alarms import AlarmSpec, metric_alarm
+from serverless_patterns.internals.policies import deny_insecure_transport, resource_policy, service_may
+from serverless_patterns.internals.validation import Problems
 
 __all__ = [
     "DLQ_RETENTION_SECONDS",

@@ -15,19 +15,25 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import AlarmSpec, metric_alarm
-from components.filter_policy import FilterScope, filter_policy_problems
-from components.function import (
+from serverless_patterns.blocks.function import (
     DEFAULT_TIMEOUT_SECONDS,
     Function,
     FunctionArgs,
     component_function_args,
     function_problems,
 )
-from components.iam import Grant, grant, kms_use_grant
-from components.policies import deny_insecure_transport, resource_policy
-from components.queue import IDEMPOTENCY_EXPIRY_ENV, Queue, QueueArgs, queue_problems, redelivery_window_seconds
-from components.validation import Problems
+from serverless_patterns.blocks.queue import (
+    IDEMPOTENCY_EXPIRY_ENV,
+    Queue,
+    QueueArgs,
+    queue_problems,
+    redelivery_window_seconds,
+)
+from serverless_patterns.internals.alarms import AlarmSpec, metric_alarm
+from serverless_patterns.internals.filter_policy import FilterScope, filter_policy_problems
+from serverless_patterns.internals.iam import Grant, grant, kms_use_grant
+from serverless_patterns.internals.policies import deny_insecure_transport, resource_policy
+from serverless_patterns.internals.validation import Problems
 
 __all__ = ["FanOut", "FanOutArgs", "FanOutSubscriber", "SubscriberOutputs"]
 

@@ -1,8 +1,8 @@
 """Saga: a Step Functions Standard workflow generated from ordered steps with compensating transactions.
 
-The definition comes from :mod:`components.saga_definition`. The role may invoke exactly the saga's Lambdas;
-the log-delivery and X-Ray actions it needs have no resource scope and are on ``*``. Executions are logged at
-level ALL with execution data to a ``/aws/vendedlogs/states/`` log group and traced with X-Ray.
+The definition comes from :mod:`serverless_patterns.patterns.saga_definition`. The role may invoke exactly the
+saga's Lambdas; the log-delivery and X-Ray actions it needs have no resource scope and are on ``*``. Executions
+are logged at level ALL with execution data to a ``/aws/vendedlogs/states/`` log group and traced with X-Ray.
 """
 
 from __future__ import annotations
@@ -14,20 +14,26 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import AlarmSpec, metric_alarm
-from components.function import (
+from serverless_patterns.blocks.function import (
     DEFAULT_TIMEOUT_SECONDS,
     Function,
     FunctionArgs,
     component_function_args,
     function_problems,
 )
-from components.iam import STAR_RESOURCE_ACTIONS, Grant, grant, policy_document, star_grant
-from components.naming import physical_name
-from components.roles import service_role
-from components.runtime import current_account
-from components.saga_definition import TRANSIENT_ERRORS, HandlerPlan, RetryPolicy, StepPlan, build_definition
-from components.validation import Problems
+from serverless_patterns.internals.alarms import AlarmSpec, metric_alarm
+from serverless_patterns.internals.iam import STAR_RESOURCE_ACTIONS, Grant, grant, policy_document, star_grant
+from serverless_patterns.internals.naming import physical_name
+from serverless_patterns.internals.roles import service_role
+from serverless_patterns.internals.runtime import current_account
+from serverless_patterns.internals.validation import Problems
+from serverless_patterns.patterns.saga_definition import (
+    TRANSIENT_ERRORS,
+    HandlerPlan,
+    RetryPolicy,
+    StepPlan,
+    build_definition,
+)
 
 __all__ = [
     "Saga",

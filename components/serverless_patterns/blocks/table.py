@@ -12,7 +12,7 @@ from typing import Literal, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.validation import Problems
+from serverless_patterns.internals.validation import Problems
 
 __all__ = ["GlobalIndex", "KeyAttribute", "Table", "TableArgs", "table_problems"]
 

@@ -13,10 +13,10 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import physical_name
-from components.policies import deny_insecure_transport, resource_policy, service_may
-from components.runtime import current_account
-from components.validation import Problems
+from serverless_patterns.internals.naming import physical_name
+from serverless_patterns.internals.policies import deny_insecure_transport, resource_policy, service_may
+from serverless_patterns.internals.runtime import current_account
+from serverless_patterns.internals.validation import Problems
 
 __all__ = ["EMAIL_PATTERN", "KEY_ADMIN_ACTIONS", "AlarmTopic", "AlarmTopicArgs"]
 

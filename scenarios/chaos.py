@@ -1,9 +1,10 @@
-"""``python -m localcloud chaos``: many orders under random faults, then recovery, then every invariant checked.
+"""The orders app's chaos scenario (``python -m localcloud chaos``): many orders under random faults, then
+recovery, then every invariant checked.
 
 N orders (random customers, items and totals: some big, some declined, some short of stock) are placed in waves
 while every invocation of the orders flow gets a random fault with probability R (:mod:`localcloud.faults`), and
 poison messages are sent with the same probability. Then faults stop; dead-letter queues are redriven and stream
-failures replayed (:mod:`components.redrive`, the same code that runs against AWS); the clock moves past the
+failures replayed (:mod:`serverless_patterns.redrive`, the same code that runs against AWS); the clock moves past the
 pending-order TTL and everything drains. The run fails when any order is not final, any effect (payment, invoice,
 notification, stock, read model, BigOrders) is missing or doubled, stock is not conserved, a poison message had an
 effect or is not dead-lettered, or a subscriber's deliveries do not add up (delivered = processed + dead-lettered).
@@ -20,15 +21,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TextIO
 
-from components.redrive import redrive_dlq, replay_stream_failures
-from localcloud.campaign import PAYMENT_DECLINED_TOTAL, peek, place_order, poison_order_item
 from localcloud.clock import Clock
 from localcloud.engine import DrainTimeout, LocalCloud
 from localcloud.faults import RandomFaults, delivery_key
-from localcloud.flow import STREAM_ROLES, SUBSCRIBER_ROLES, FlowFunctions
-from localcloud.invariants import FINAL_EVENT, Snapshot, violations
+from scenarios.campaign import PAYMENT_DECLINED_TOTAL, peek, place_order, poison_order_item
+from scenarios.flow import STREAM_ROLES, SUBSCRIBER_ROLES, FlowFunctions
+from scenarios.invariants import FINAL_EVENT, Snapshot, violations
+from serverless_patterns.redrive import redrive_dlq, replay_stream_failures
 
 __all__ = ["ChaosReport", "main", "render_chaos", "run_chaos"]
 
@@ -262,14 +264,20 @@ def _check(
 
 
 def run_chaos(
-    stack: str = "dev", orders: int = 100, seed: int = 1, fault_rate: float = 0.1, progress: TextIO | None = None
+    stack: str = "dev",
+    orders: int = 100,
+    seed: int = 1,
+    fault_rate: float = 0.1,
+    *,
+    progress: TextIO | None = None,
+    project: Path | None = None,
 ) -> ChaosReport:
     if orders < 1 or not 0 <= fault_rate <= 1:
         raise ValueError("--orders must be at least 1 and --fault-rate between 0 and 1")
     started = time.perf_counter()
     report = ChaosReport(stack, orders, seed, fault_rate)
     rng = random.Random(seed)
-    with LocalCloud.started(stack, clock=Clock(start=CHAOS_EPOCH)) as cloud:
+    with LocalCloud.started(stack, clock=Clock(start=CHAOS_EPOCH), project=project) as cloud:
         flow = FlowFunctions.of(cloud)
         initial = _restock(cloud, orders)
         policy = RandomFaults(seed, fault_rate, cloud.call_faults, flow.random_fault_kinds)
@@ -327,10 +335,10 @@ def render_chaos(report: ChaosReport) -> str:
     return "\n".join(lines)
 
 
-def main(stack: str, orders: int, seed: int, fault_rate: float) -> int:
+def main(stack: str, project: Path | None, orders: int, seed: int, fault_rate: float) -> int:
     print(f"Chaos run: {orders} orders on stack {stack}, fault rate {fault_rate:g}, seed {seed}…", file=sys.stderr)
     try:
-        report = run_chaos(stack, orders, seed, fault_rate, progress=sys.stderr)
+        report = run_chaos(stack, orders, seed, fault_rate, progress=sys.stderr, project=project)
     except DrainTimeout as stuck:
         print(f"chaos: the flow never settled ({stuck})", file=sys.stderr)
         return 1
