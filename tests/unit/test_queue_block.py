@@ -128,5 +128,46 @@ def test_every_problem_is_reported_at_once(declare):
         "retention_seconds must be between 60 and 1209600, got 1296000",
         "senders[0].service must be one of sns.amazonaws.com, events.amazonaws.com, scheduler.amazonaws.com, "
         "s3.amazonaws.com; got 'example.com'",
-        "senders[0].source_arn is required",
+        "senders[0].source_arn must be an ARN (arn:<partition>:<service>:...), got ''",
     ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (None, "args must be a mapping of arguments, got None"),
+        ({}, "alarm_topic_arn is required"),
+        (
+            {"alarm_topic_arn": TOPIC, "visibilty_timeout_seconds": 60},
+            "unknown argument 'visibilty_timeout_seconds' (did you mean 'visibility_timeout_seconds'?)",
+        ),
+        (
+            {"alarm_topic_arn": TOPIC, "senders": {"service": "sns.amazonaws.com"}},
+            "senders must be a list, got a mapping",
+        ),
+        ({"alarm_topic_arn": TOPIC, "max_receive_count": "5"}, "max_receive_count must be an integer, got '5'"),
+        ({"alarm_topic_arn": TOPIC, "max_receive_count": True}, "max_receive_count must be an integer, got True"),
+        ({"alarm_topic_arn": "alarms"}, "alarm_topic_arn must be an ARN (arn:<partition>:<service>:...), got 'alarms'"),
+        (
+            {"alarm_topic_arn": TOPIC, "kms_key_arn": "alias/mine"},
+            "kms_key_arn must be an ARN (arn:<partition>:<service>:...), got 'alias/mine'",
+        ),
+    ],
+)
+def test_unreadable_arguments_are_named(declare, bad: Any, problem: str):
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Queue("jobs", bad))
+    assert caught.value.problems == [problem]
+
+
+def test_settings_hold_every_default_in_one_place():
+    from serverless_patterns.blocks.queue import QueueSettings
+    from serverless_patterns.internals.settings import resolve
+
+    settings = resolve(QueueSettings, {"alarm_topic_arn": TOPIC}, "Queue 'jobs'")
+    assert (settings.visibility_timeout_seconds, settings.max_receive_count, settings.retention_seconds) == (
+        30,
+        5,
+        4 * 24 * 3600,
+    )
+    assert settings.senders == () and settings.kms_key_arn is None

@@ -9,6 +9,7 @@ service senders the caller names, each scoped by ``aws:SourceArn``.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -16,37 +17,27 @@ import pulumi_aws as aws
 
 from serverless_patterns.internals.alarms import AlarmSpec, metric_alarm
 from serverless_patterns.internals.policies import deny_insecure_transport, resource_policy, service_may
-from serverless_patterns.internals.validation import Problems
+from serverless_patterns.internals.settings import resolve, setting, settings_problems
 
 __all__ = [
     "DLQ_RETENTION_SECONDS",
     "IDEMPOTENCY_EXPIRY_ENV",
     "FailureQueue",
     "FailureQueueArgs",
+    "FailureQueueSettings",
     "Queue",
     "QueueArgs",
     "QueueSender",
+    "QueueSettings",
+    "SenderSettings",
     "queue_problems",
     "redelivery_window_seconds",
 ]
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the maximum SQS allows
-DEFAULT_RETENTION_SECONDS = 4 * 24 * 3600
 #: The environment variable through which a pattern tells a consumer's idempotency records how long to live.
 IDEMPOTENCY_EXPIRY_ENV = "IDEMPOTENCY_EXPIRY_SECONDS"
-
-
-def redelivery_window_seconds(retention_seconds: int = DEFAULT_RETENTION_SECONDS) -> int:
-    """How long after its first delivery a message can still come back to its consumer: a DLQ keeps a message
-    14 days from its original enqueue, and a redrive puts it back in the source queue, where it can wait out
-    that queue's retention. Idempotency records guarding the consumer's effects must live at least this long."""
-    return DLQ_RETENTION_SECONDS + retention_seconds
-
-
-DEFAULT_VISIBILITY_SECONDS = 30
-DEFAULT_MAX_RECEIVE_COUNT = 5
-DEFAULT_OLDEST_AGE_ALARM_SECONDS = 900
-_SENDER_SERVICES = ("sns.amazonaws.com", "events.amazonaws.com", "scheduler.amazonaws.com", "s3.amazonaws.com")
+SENDER_SERVICES = ("sns.amazonaws.com", "events.amazonaws.com", "scheduler.amazonaws.com", "s3.amazonaws.com")
 
 
 class QueueSender(TypedDict):
@@ -57,53 +48,94 @@ class QueueSender(TypedDict):
 
 
 class QueueArgs(TypedDict):
+    """Arguments of :class:`Queue` (defaults and rules: :class:`QueueSettings`)."""
+
     alarm_topic_arn: pulumi.Input[str]
-    visibility_timeout_seconds: NotRequired[int]  # [30] 0..43200
-    max_receive_count: NotRequired[int]  # [5] 1..1000
-    retention_seconds: NotRequired[int]  # [4 days] 60..14 days
-    kms_key_arn: NotRequired[pulumi.Input[str]]  # [SSE-SQS]
-    senders: NotRequired[list[QueueSender]]  # services allowed to send to the queue
-    dlq_senders: NotRequired[list[QueueSender]]  # services allowed to send to the DLQ (e.g. SNS redrive)
-    oldest_message_age_alarm_seconds: NotRequired[int]  # [900]
+    visibility_timeout_seconds: NotRequired[int]
+    max_receive_count: NotRequired[int]
+    retention_seconds: NotRequired[int]
+    kms_key_arn: NotRequired[pulumi.Input[str]]
+    senders: NotRequired[list[QueueSender]]
+    dlq_senders: NotRequired[list[QueueSender]]
+    oldest_message_age_alarm_seconds: NotRequired[int]
 
 
-def _sender_problems(field: str, senders: list[QueueSender]) -> list[str]:
-    p = Problems(field)
-    for index, sender in enumerate(senders):
-        p.one_of(f"{field}[{index}].service", sender.get("service"), _SENDER_SERVICES)
-        p.check(bool(sender.get("source_arn")), f"{field}[{index}].source_arn is required")
-    return p.items
+class FailureQueueArgs(TypedDict):
+    """Arguments of :class:`FailureQueue` (defaults and rules: :class:`FailureQueueSettings`)."""
+
+    alarm_topic_arn: pulumi.Input[str]
+    kms_key_arn: NotRequired[pulumi.Input[str]]
+    senders: NotRequired[list[QueueSender]]
+
+
+@dataclass(frozen=True)
+class SenderSettings:
+    service: str = setting(choices=SENDER_SERVICES, doc="the service principal")
+    source_arn: pulumi.Input[str] = setting(arn=True, doc="the resource it sends for (``aws:SourceArn``)")
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """:class:`QueueArgs` resolved: every default and rule of the queue block."""
+
+    alarm_topic_arn: pulumi.Input[str] = setting(arn=True)
+    visibility_timeout_seconds: int = setting(30, low=0, high=43200)
+    max_receive_count: int = setting(5, low=1, high=1000, doc="receives before a message moves to the DLQ")
+    retention_seconds: int = setting(
+        4 * 24 * 3600,
+        low=60,
+        high=DLQ_RETENTION_SECONDS,
+        default_doc="4 days",
+        doc="in seconds; the DLQ always keeps 14 days (the maximum)",
+    )
+    kms_key_arn: pulumi.Input[str] | None = setting(
+        None,
+        arn=True,
+        default_doc="SSE-SQS",
+        doc="a customer key; its key policy must admit delivering services, roles need `kms_use_grant`",
+    )
+    senders: tuple[SenderSettings, ...] = setting(
+        (),
+        doc='`{"service": "sns.amazonaws.com", "source_arn": ...}`: services allowed to send, scoped by '
+        "`aws:SourceArn`",
+    )
+    dlq_senders: tuple[SenderSettings, ...] = setting((), doc="the same for the DLQ (e.g. SNS's redrive)")
+    oldest_message_age_alarm_seconds: int = setting(900, low=60, high=1_209_600)
+
+
+@dataclass(frozen=True)
+class FailureQueueSettings:
+    """:class:`FailureQueueArgs` resolved."""
+
+    alarm_topic_arn: pulumi.Input[str] = setting(arn=True)
+    kms_key_arn: pulumi.Input[str] | None = setting(None, arn=True, default_doc="SSE-SQS")
+    senders: tuple[SenderSettings, ...] = setting((), doc="services that send failures on their own (not roles)")
+
+
+DEFAULT_RETENTION_SECONDS: int = QueueSettings.retention_seconds
+
+
+def redelivery_window_seconds(retention_seconds: int = DEFAULT_RETENTION_SECONDS) -> int:
+    """How long after its first delivery a message can still come back to its consumer: a DLQ keeps a message
+    14 days from its original enqueue, and a redrive puts it back in the source queue, where it can wait out
+    that queue's retention. Idempotency records guarding the consumer's effects must live at least this long."""
+    return DLQ_RETENTION_SECONDS + retention_seconds
 
 
 def queue_problems(args: QueueArgs) -> list[str]:
-    p = Problems("queue")
-    p.int_range(
-        "visibility_timeout_seconds", args.get("visibility_timeout_seconds", DEFAULT_VISIBILITY_SECONDS), 0, 43200
-    )
-    p.int_range("max_receive_count", args.get("max_receive_count", DEFAULT_MAX_RECEIVE_COUNT), 1, 1000)
-    p.int_range(
-        "retention_seconds", args.get("retention_seconds", DEFAULT_RETENTION_SECONDS), 60, DLQ_RETENTION_SECONDS
-    )
-    p.int_range(
-        "oldest_message_age_alarm_seconds",
-        args.get("oldest_message_age_alarm_seconds", DEFAULT_OLDEST_AGE_ALARM_SECONDS),
-        60,
-        1_209_600,
-    )
-    p.extend(_sender_problems("senders", args.get("senders", [])))
-    p.extend(_sender_problems("dlq_senders", args.get("dlq_senders", [])))
-    return p.items
+    """Every problem of ``args`` (for patterns that validate a queue they will build, before building anything)."""
+    return settings_problems(QueueSettings, args)[1]
 
 
-def _queue_policy(queue_arn: pulumi.Output[str], senders: list[QueueSender]) -> pulumi.Output[str]:
+def _queue_policy(queue_arn: pulumi.Output[str], senders: tuple[SenderSettings, ...]) -> pulumi.Output[str]:
     statements = [deny_insecure_transport(["sqs:*"], queue_arn)]
     statements.extend(
         service_may(
             f"AllowSender{i}",
-            s["service"],
+            s.service,
             ["sqs:SendMessage"],
             queue_arn,
-            {"ArnEquals": {"aws:SourceArn": s["source_arn"]}},
+            {"ArnEquals": {"aws:SourceArn": s.source_arn}},
         )
         for i, s in enumerate(senders)
     )
@@ -113,7 +145,7 @@ def _queue_policy(queue_arn: pulumi.Output[str], senders: list[QueueSender]) -> 
 def _secured_queue(
     resource_name: str,
     key: pulumi.Input[str] | None,
-    senders: list[QueueSender],
+    senders: tuple[SenderSettings, ...],
     parent: pulumi.Resource,
     **settings: Any,
 ) -> aws.sqs.Queue:
@@ -163,21 +195,19 @@ class Queue(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: QueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-patterns:index:Queue", name, None, opts)
-        problems = Problems(f"Queue {name!r}")
-        problems.extend(queue_problems(args))
-        problems.raise_if_any()
-        key = args.get("kms_key_arn")
-        max_receives = args.get("max_receive_count", DEFAULT_MAX_RECEIVE_COUNT)
+        settings = self.settings = resolve(QueueSettings, args, f"Queue {name!r}")
+        key = settings.kms_key_arn
+        max_receives = settings.max_receive_count
         dlq = _secured_queue(
-            f"{name}-dlq", key, args.get("dlq_senders", []), self, message_retention_seconds=DLQ_RETENTION_SECONDS
+            f"{name}-dlq", key, settings.dlq_senders, self, message_retention_seconds=DLQ_RETENTION_SECONDS
         )
         queue = _secured_queue(
             name,
             key,
-            args.get("senders", []),
+            settings.senders,
             self,
-            visibility_timeout_seconds=args.get("visibility_timeout_seconds", DEFAULT_VISIBILITY_SECONDS),
-            message_retention_seconds=args.get("retention_seconds", DEFAULT_RETENTION_SECONDS),
+            visibility_timeout_seconds=settings.visibility_timeout_seconds,
+            message_retention_seconds=settings.retention_seconds,
             receive_wait_time_seconds=20,
             redrive_policy=dlq.arn.apply(
                 lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": max_receives})
@@ -192,7 +222,7 @@ class Queue(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        topic = args["alarm_topic_arn"]
+        topic = settings.alarm_topic_arn
         _depth_alarm(
             f"{name}-dlq-depth",
             dlq,
@@ -200,7 +230,7 @@ class Queue(pulumi.ComponentResource):
             topic,
             self,
         )
-        age = args.get("oldest_message_age_alarm_seconds", DEFAULT_OLDEST_AGE_ALARM_SECONDS)
+        age = settings.oldest_message_age_alarm_seconds
         metric_alarm(
             f"{name}-oldest-age",
             AlarmSpec(
@@ -221,12 +251,6 @@ class Queue(pulumi.ComponentResource):
         self.register_outputs({"queue_url": queue.url, "queue_arn": queue.arn, "dlq_url": dlq.url, "dlq_arn": dlq.arn})
 
 
-class FailureQueueArgs(TypedDict):
-    alarm_topic_arn: pulumi.Input[str]
-    kms_key_arn: NotRequired[pulumi.Input[str]]  # [SSE-SQS]
-    senders: NotRequired[list[QueueSender]]  # services that send failures on their own (not roles)
-
-
 class FailureQueue(pulumi.ComponentResource):
     """A queue that only stores failures (stream or async on-failure records, a schedule's undeliverable events).
 
@@ -240,21 +264,15 @@ class FailureQueue(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FailureQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-patterns:index:FailureQueue", name, None, opts)
-        problems = Problems(f"FailureQueue {name!r}")
-        problems.extend(_sender_problems("senders", args.get("senders", [])))
-        problems.raise_if_any()
+        settings = self.settings = resolve(FailureQueueSettings, args, f"FailureQueue {name!r}")
         queue = _secured_queue(
-            name,
-            args.get("kms_key_arn"),
-            args.get("senders", []),
-            self,
-            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            name, settings.kms_key_arn, settings.senders, self, message_retention_seconds=DLQ_RETENTION_SECONDS
         )
         _depth_alarm(
             f"{name}-depth",
             queue,
             "Failure records waiting: events that could not be processed and need a look.",
-            args["alarm_topic_arn"],
+            settings.alarm_topic_arn,
             self,
         )
         self.queue_url, self.queue_arn, self.queue_name = queue.url, queue.arn, queue.name

@@ -81,7 +81,7 @@ class SubscriberOutputs:
     function_name: pulumi.Output[str]
 
 
-_VALIDATION_ONLY_ARN = "arn:aws:sns:region:account:validation-only"
+_VALIDATION_ONLY_ARN = "arn:aws:sns:us-east-1:123456789012:validation-only"
 
 
 def _function_args(sub: FanOutSubscriber, args: FanOutArgs) -> FunctionArgs:

@@ -1,0 +1,506 @@
+"""The local cloud: the stack deployed into an in-process AWS (moto) with AWS's event-source semantics.
+
+>>> with LocalCloud.started("dev") as cloud:                     # doctest: +SKIP
+...     cloud.invoke(cloud.outputs["place_order_function"], {...})
+...     cloud.drain()                                             # streams, queues, executions until quiet
+...     cloud.advance(minutes=20)                                 # the clock: schedules fire, messages reappear
+
+Every invocation — direct, from a queue or stream, asynchronous, scheduled, or a Step Functions task — goes
+through :meth:`LocalCloud.invoke`, which applies injected faults, publishes the AWS/Lambda metrics, files the
+handler's log lines and EMF metrics, and records the AWS calls the handler makes.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import copy
+import json
+import os
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from localcloud import function_environment
+from localcloud.alarm_evaluator import AlarmState, evaluate_alarm
+from localcloud.clock import Clock
+from localcloud.deploy import Deployment, MotoDeployer
+from localcloud.faults import AwsCallFaults, Fault, RandomFaults
+from localcloud.lambda_runtime import InvocationError, LocalFunction, moto_runs_lambdas_in_process
+from localcloud.program import ProgramRun, project_root, run_program, stack_config
+from localcloud.sources import AsyncInvoker, ScheduleSource, SqsSource, StreamSource
+from localcloud.telemetry import HANDLER_STDOUT, CallRecorder, LogRouter, MetricStore, running
+
+__all__ = ["DrainTimeout", "Invocation", "LocalCloud", "transactions_snapshot_their_items"]
+
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "localcloud",
+    "AWS_SECRET_ACCESS_KEY": "localcloud",
+    "AWS_SESSION_TOKEN": "localcloud",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",  # DynamoDB streams in moto
+}
+
+
+class DrainTimeout(RuntimeError):
+    """drain() hit its bound with work still going on; ``busy`` says where."""
+
+    def __init__(self, busy: list[str]) -> None:
+        self.busy = busy
+        super().__init__("still busy after the drain bound: " + "; ".join(busy))
+
+
+@dataclass
+class Invocation:
+    function: str
+    source: str
+    event: Any
+    result: Any = None
+    error: InvocationError | None = None
+    at: datetime | None = None
+    faulted: bool = False  # an injected fault ran instead of the plain invocation
+
+
+@dataclass
+class Stats:
+    invocations: list[Invocation] = field(default_factory=list)
+    sqs_batches: dict[str, int] = field(default_factory=dict)
+
+
+class LocalCloud:
+    """A deployed stack and its emulators. Use :meth:`started` to get one with moto running."""
+
+    def __init__(
+        self,
+        stack: str = "dev",
+        clock: Clock | None = None,
+        echo_logs: bool = False,
+        project: Path | str | None = None,
+    ) -> None:
+        self.stack = stack
+        self.project = project_root(project)
+        self.config = stack_config(stack, self.project)
+        self.clock = clock or Clock()
+        self.deployment = Deployment(region=self.config.get("aws:region", "us-east-1"))
+        self.metrics = MetricStore(self.clock.now)
+        self.logs = LogRouter(sys.stdout, self.metrics, echo=echo_logs)
+        self.calls = CallRecorder()
+        self.stats = Stats()
+        self.faults: dict[str, list[Fault]] = {}
+        self.call_faults = AwsCallFaults()
+        self.fault_policy: RandomFaults | None = None  # random faults for a chaos run
+        self.outputs: dict[str, Any] = {}
+        self.program: ProgramRun | None = None
+        self.sqs_sources: list[SqsSource] = []
+        self.stream_sources: list[StreamSource] = []
+        self.schedules: list[ScheduleSource] = []
+        self.async_invoker = AsyncInvoker(self)
+        self._seen_executions: set[str] = set()
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self.pending_executions = PendingExecutions()
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(
+        cls,
+        stack: str = "dev",
+        clock: Clock | None = None,
+        echo_logs: bool = False,
+        project: Path | str | None = None,
+    ) -> Iterator[LocalCloud]:
+        """Start moto, deploy the stack of ``project`` (default: the working folder) into it, and run until the
+        context ends."""
+        from moto import mock_aws
+
+        cloud = cls(stack, clock, echo_logs, project)
+        saved_env = dict(os.environ)
+        # Powertools warns on every invocation that emits no metric; on AWS that goes to the function's log.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        os.environ.update({**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": cloud.deployment.region})
+        try:
+            with contextlib.ExitStack() as stack_:
+                stack_.enter_context(function_environment.installed())  # each invocation's variables are its own
+                stack_.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+                stack_.enter_context(cloud.clock.installed_in_moto())
+                stack_.enter_context(cloud.clock.installed_in_powertools())
+                stack_.enter_context(_short_step_function_retries())
+                stack_.enter_context(cloud.pending_executions.installed())
+                stack_.enter_context(_definitions_parsed_once())
+                stack_.enter_context(transactions_snapshot_their_items())
+                registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
+                stack_.enter_context(cloud.calls.installed())
+                stack_.enter_context(cloud.call_faults.installed())
+                stack_.enter_context(HANDLER_STDOUT.routing_to(cloud.logs))
+                cloud.deploy()
+                registry.update(cloud.deployment.functions)
+                yield cloud
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+
+    def deploy(self) -> dict[str, Any]:
+        self.program = run_program(MotoDeployer(self.deployment), self.stack, self.config, self.project)
+        self.outputs = dict(self.program.outputs)
+        for function in self.deployment.functions.values():
+            function.clock = self.clock.now  # the timestamps handlers write follow the local clock
+        # Sources are polled in a fixed order (Pulumi registers resources in whatever order their inputs resolve),
+        # so that the same driving repeats the same run.
+        for mapping in sorted(self.deployment.mappings, key=lambda m: (m.function_name, m.source_arn)):
+            source = SqsSource(mapping, self) if mapping.kind == "sqs" else StreamSource(mapping, self)
+            (self.sqs_sources if isinstance(source, SqsSource) else self.stream_sources).append(source)  # type: ignore[arg-type]
+        schedules = sorted(self.deployment.schedules, key=lambda s: (s.group, s.name))
+        self.schedules = [ScheduleSource(s, self, self.clock.now()) for s in schedules]
+        return self.outputs
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the local cloud's region, made once per service (clients are thread-safe)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(service, region_name=self.deployment.region)
+            return self._clients[service]
+
+    # --- invocations -----------------------------------------------------------------------------------------
+
+    def inject_fault(self, function: str, fault: Fault, times: int = 1) -> None:
+        """The next ``times`` invocations of ``function`` run ``fault(real_invoke, event)`` instead."""
+        self.faults.setdefault(function, []).extend([fault] * times)
+
+    def fail_next(self, function: str, error_type: str, times: int = 1, after_side_effects: bool = False) -> None:
+        """The next ``times`` invocations raise ``error_type`` (before, or after the real handler ran)."""
+
+        def fault(real: Callable[[Any], Any], event: Any) -> Any:
+            if after_side_effects:
+                real(event)
+            raise InvocationError(error_type, "injected by the local cloud", [])
+
+        self.inject_fault(function, fault, times)
+
+    def invoke(self, function: str, event: Any, source: str = "direct") -> Invocation:
+        """Run ``function`` on ``event`` now, as Lambda would; never raises for a handler error."""
+        local = self.deployment.functions[function]
+        invocation = Invocation(function, source, event, at=self.clock.now())
+        queued = self.faults.get(function)
+        fault = queued.pop(0) if queued else self.fault_policy.pick(function, event) if self.fault_policy else None
+        started = time.perf_counter()
+
+        def real(payload: Any) -> Any:
+            return local.invoke(payload, stdout=HANDLER_STDOUT)
+
+        with running(function):
+            try:
+                invocation.result = fault(real, event) if fault else real(event)
+            except InvocationError as error:
+                invocation.error = error
+        invocation.faulted = fault is not None
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        dims = {"FunctionName": function}
+        self.metrics.put("AWS/Lambda", "Invocations", dims, 1, unit="Count")
+        self.metrics.put("AWS/Lambda", "Errors", dims, 1 if invocation.error else 0, unit="Count")
+        self.metrics.put("AWS/Lambda", "Duration", dims, elapsed_ms, unit="Milliseconds")
+        self.stats.invocations.append(invocation)
+        return invocation
+
+    def invoke_async(self, function: str, event: Any) -> str:
+        """Queue an asynchronous invocation (Event type): retried and dead-lettered per the function's config."""
+        return self.async_invoker.submit(function, event)
+
+    def _invoke_from_moto(self, local: LocalFunction, event: Any) -> Any:
+        """Step Functions' lambda:invoke (and any moto-side invoke) comes through here."""
+        invocation = self.invoke(local.name, event, source="moto")
+        if invocation.error is not None:
+            raise invocation.error
+        return invocation.result
+
+    def send_to_destination(self, arn: str, record: dict[str, Any]) -> None:
+        if ":sqs:" not in arn:
+            raise ValueError(f"the local cloud delivers failure records to SQS only, not {arn}")
+        self.client("sqs").send_message(QueueUrl=self.deployment.queue_urls[arn], MessageBody=json.dumps(record))
+
+    # --- time and quiescence ---------------------------------------------------------------------------------
+
+    def advance(self, seconds: float = 0, minutes: float = 0) -> datetime:
+        """Move the clock forward; due schedules fire and expired TTL items are deleted (drain() runs them)."""
+        now = self.clock.advance(seconds + minutes * 60)
+        for schedule in self.schedules:
+            schedule.poll()
+        self._expire_ttl_items()
+        return now
+
+    def _expire_ttl_items(self) -> None:
+        dynamodb = self.client("dynamodb")
+        epoch = self.clock.now().timestamp()
+        for table, attribute in self.deployment.ttl_attributes.items():
+            keys = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+            for item in dynamodb.scan(TableName=table).get("Items", []):
+                expires = item.get(attribute, {}).get("N")
+                if expires is not None and float(expires) < epoch:
+                    dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
+
+    def running_executions(self) -> list[str]:
+        sfn = self.client("stepfunctions")
+        running_arns: list[str] = []
+        for name, arn in self.deployment.state_machines.items():
+            for execution in sfn.list_executions(stateMachineArn=arn)["executions"]:
+                if execution["status"] == "RUNNING":
+                    running_arns.append(f"{name}/{execution['name']}")
+                elif execution["executionArn"] not in self._seen_executions:
+                    self._seen_executions.add(execution["executionArn"])
+                    metric = {
+                        "SUCCEEDED": "ExecutionsSucceeded",
+                        "FAILED": "ExecutionsFailed",
+                        "TIMED_OUT": "ExecutionsTimedOut",
+                        "ABORTED": "ExecutionsAborted",
+                    }[execution["status"]]
+                    self.metrics.put("AWS/States", metric, {"StateMachineArn": arn}, 1, unit="Count")
+        return running_arns
+
+    def _round(self) -> int:
+        work = self.pending_executions.run()
+        work += sum(source.poll() for source in self.stream_sources)
+        work += sum(source.poll() for source in self.sqs_sources)
+        work += self.async_invoker.poll()
+        work += sum(schedule.poll() for schedule in self.schedules)
+        return work
+
+    def drain(self, max_rounds: int = 500, timeout_seconds: float = 60, settle_in_flight: bool = True) -> int:
+        """Run the event sources until every queue, stream and execution is quiet; returns the rounds taken.
+
+        With ``settle_in_flight``, messages waiting out a visibility timeout and async retries waiting their delay
+        are reached by advancing the clock, as time would. Raises :class:`DrainTimeout` naming what is busy.
+        """
+        deadline = time.monotonic() + timeout_seconds
+        for rounds in range(1, max_rounds + 1):
+            if time.monotonic() > deadline:
+                break
+            if self._round():
+                continue
+            executions = self.running_executions()
+            if executions:
+                time.sleep(0.01)
+                continue
+            wait = self._next_wait() if settle_in_flight else None
+            if wait is None:
+                self._publish_queue_metrics()
+                return rounds
+            self.clock.advance(wait)
+        raise DrainTimeout(self.busy())
+
+    def _next_wait(self) -> float | None:
+        """Seconds until in-flight work can move: a visibility timeout, a stream retry or an async retry delay."""
+        waits: list[float] = []
+        for source in self.sqs_sources:
+            if source.in_flight():
+                waits.append(source.visibility_timeout() + 1)
+        for stream in self.stream_sources:
+            if stream.retry_at is not None:
+                waits.append(max(0.001, (stream.retry_at - self.clock.now()).total_seconds()))
+        due = self.async_invoker.next_due()
+        if due is not None:
+            waits.append(max(1.0, (due - self.clock.now()).total_seconds()))
+        return min(waits) if waits else None
+
+    def busy(self) -> list[str]:
+        busy = [f"execution {e} running" for e in self.running_executions()]
+        for source in self.sqs_sources:
+            if source.in_flight():
+                busy.append(f"queue {source.url.rsplit('/', 1)[-1]}: {source.in_flight()} in flight")
+        busy += [f"stream of {s.mapping.function_name}: records pending" for s in self.stream_sources if not s.quiet()]
+        if self.async_invoker.queue:
+            busy.append(f"{len(self.async_invoker.queue)} async invocations waiting")
+        return busy
+
+    # --- observing -------------------------------------------------------------------------------------------
+
+    def _publish_queue_metrics(self) -> None:
+        sqs = self.client("sqs")
+        for url in self.deployment.queue_urls.values():
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            self.metrics.put(
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": url.rsplit("/", 1)[-1]},
+                float(attributes["Attributes"]["ApproximateNumberOfMessages"]),
+                unit="Count",
+            )
+
+    def evaluate_alarms(self, at: datetime | None = None) -> list[AlarmState]:
+        """Every alarm of the stack, evaluated on the recorded metrics at ``at`` (default: now + 1 s)."""
+        self._publish_queue_metrics()
+        moment = at or self.clock.now() + timedelta(seconds=1)
+        return [evaluate_alarm(alarm, self.metrics, moment) for alarm in self.deployment.alarms]
+
+    def queue_depth(self, url: str) -> int:
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+class PendingExecutions:
+    """Step Functions executions run by :meth:`LocalCloud.drain`, one at a time in the order they were started.
+
+    moto runs each execution in a thread of its own as soon as it starts; the local cloud queues it instead and
+    runs it to its end when the drain reaches it. The flow is the same, but executions never race each other,
+    the event sources or the caller, so a run — a chaos run under a seed included — repeats exactly.
+    """
+
+    def __init__(self) -> None:
+        self._queue: collections.deque[Callable[[], None]] = collections.deque()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[PendingExecutions]:
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+        original = ExecutionWorker.start
+        pending = self
+
+        def queued(worker: Any) -> None:
+            with pending._lock:
+                pending._queue.append(worker._execution_logic)
+
+        ExecutionWorker.start = queued  # type: ignore[method-assign]
+        try:
+            yield self
+        finally:
+            ExecutionWorker.start = original  # type: ignore[method-assign]
+
+    def run(self) -> int:
+        """Run every queued execution (and those they start) to its end; returns how many ran."""
+        ran = 0
+        while True:
+            with self._lock:
+                if not self._queue:
+                    return ran
+                execution = self._queue.popleft()
+            execution()
+            ran += 1
+
+
+_touched = threading.local()
+
+
+def _snapshot(table: Any) -> Any:
+    """What moto's transaction keeps to roll back ``table``: instead of a deep copy of the whole table (its cost
+    grows with every item ever written), a shallow copy holding deep copies of only the items the transaction
+    touches (moto updates items in place), and the stream's records as they were."""
+    keys = getattr(_touched, "keys", {}).get(table.name, [])
+    clone = copy.copy(table)
+    clone.items = collections.defaultdict(dict)
+    for hash_key, value in table.items.items():
+        clone.items[hash_key] = dict(value) if table.has_range_key else value
+    for hash_key, range_key in keys:
+        current = table.items.get(hash_key)
+        if table.has_range_key and isinstance(current, dict) and range_key in current:
+            clone.items[hash_key][range_key] = copy.deepcopy(current[range_key])
+        elif not table.has_range_key and current is not None:
+            clone.items[hash_key] = copy.deepcopy(current)
+    if table.stream_shard is not None:
+        clone.stream_shard = copy.copy(table.stream_shard)
+        clone.stream_shard.items = list(table.stream_shard.items)
+        clone.stream_shard.table = clone
+    return clone
+
+
+@contextlib.contextmanager
+def transactions_snapshot_their_items() -> Iterator[None]:
+    """Make moto's TransactWriteItems keep only what it needs to roll back (see :func:`_snapshot`); its checks,
+    writes and rollback are otherwise moto's own."""
+    import moto.dynamodb.models as dynamodb_models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    class SnapshotCopy:
+        """Stands in for the ``copy`` module inside moto's DynamoDB backend."""
+
+        def deepcopy(self, value: Any, memo: Any = None) -> Any:
+            return _snapshot(value) if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+    original_copy = getattr(dynamodb_models, "copy")  # noqa: B009 (the module's own reference to copy)
+    original_transact = DynamoDBBackend.transact_write_items
+
+    def transact(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        keys: dict[str, list[tuple[Any, Any]]] = {}
+        for entry in transact_items:
+            op = next(iter(entry.values()))
+            table = backend.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            key = op.get("Key") or op.get("Item") or {}
+            hash_value = key.get(table.hash_key_attr)
+            range_value = key.get(table.range_key_attr) if table.range_key_attr else None
+            if hash_value is not None:
+                keys.setdefault(table.name, []).append(
+                    (DynamoType(hash_value), DynamoType(range_value) if range_value is not None else None)
+                )
+        _touched.keys = keys
+        try:
+            original_transact(backend, transact_items)
+        finally:
+            _touched.keys = {}
+
+    setattr(dynamodb_models, "copy", SnapshotCopy())  # noqa: B010
+    DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        setattr(dynamodb_models, "copy", original_copy)  # noqa: B010
+        DynamoDBBackend.transact_write_items = original_transact  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _definitions_parsed_once() -> Iterator[None]:
+    """moto parses a state machine's definition for every execution (tens of milliseconds with ANTLR); the parsed
+    program is reused instead. Its Task, Pass, Choice, Succeed and Fail states keep their state in the execution's
+    environment, not in the program; definitions with Map or Parallel states (which keep worker state) are parsed
+    for each execution as before."""
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker._get_evaluation_entrypoint
+    parsed: dict[str, Any] = {}
+
+    def cached(worker: Any) -> Any:
+        definition = worker._evaluation_details.state_machine_details.definition
+        if '"Map"' in definition or '"Parallel"' in definition:
+            return original(worker)
+        if definition not in parsed:
+            parsed[definition] = original(worker)
+        return parsed[definition]
+
+    ExecutionWorker._get_evaluation_entrypoint = cached  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ExecutionWorker._get_evaluation_entrypoint = original  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _short_step_function_retries() -> Iterator[None]:
+    """Step Functions retry waits last a few milliseconds instead of seconds (the retry logic is unchanged)."""
+    from types import SimpleNamespace
+
+    import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier
+
+    original = getattr(retrier, "time")  # noqa: B009 (the module's private reference to ``time``)
+    setattr(retrier, "time", SimpleNamespace(sleep=lambda seconds: time.sleep(min(seconds, 0.001))))  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(retrier, "time", original)  # noqa: B010

@@ -1,0 +1,218 @@
+"""Lambda functions run in this process, from their deployed archives, with AWS's invocation contract.
+
+Each function is loaded from its own archive (extracted once) with its own module namespace, so two functions
+of one handler package never share module state, and its own environment variables, which only the thread
+running the invocation sees (:mod:`localcloud.function_environment`). Invocations are serialised (one lock):
+Powertools keeps class-level state, and ``sys.modules``, ``sys.path`` and ``sys.stdout`` are swapped per
+function; Step Functions runs executions in threads, so this also makes their Lambda calls safe.
+
+:func:`moto_runs_lambdas_in_process` makes moto's Lambda (and everything that invokes through it: Step
+Functions' ``lambda:invoke``, SNS, direct invokes) call these in-process functions instead of Docker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import io
+import json
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TextIO
+
+from localcloud.function_environment import function_environment
+
+__all__ = ["InvocationError", "LocalContext", "LocalFunction", "moto_runs_lambdas_in_process"]
+
+_INVOKE_LOCK = threading.RLock()
+
+
+class InvocationError(Exception):
+    """The handler raised: ``error_type`` is what Lambda reports as ``errorType`` (the exception class name)."""
+
+    def __init__(self, error_type: str, message: str, stack: list[str]) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.error_message = message
+        self.stack = stack
+
+    def payload(self) -> dict[str, Any]:
+        return {"errorType": self.error_type, "errorMessage": self.error_message, "stackTrace": self.stack}
+
+
+@dataclass
+class LocalContext:
+    """The Lambda context object handlers receive."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    timeout_seconds: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        """The timeout less the real time the invocation has taken: a duration, which the local clock does not
+        change. Powertools adds it to the local clock's now for the deadline of an IN_PROGRESS record."""
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+
+
+@dataclass
+class LocalFunction:
+    """One deployed function: its extracted archive, handler string, environment and loaded modules."""
+
+    name: str
+    arn: str
+    handler: str
+    code_dir: Path
+    environment: dict[str, str]
+    timeout_seconds: int = 3
+    memory_mb: int = 128
+    modules: dict[str, ModuleType] = field(default_factory=dict)
+    clock: Callable[[], datetime] | None = None  # the time handlers read (handler_runtime.records.clock)
+
+    @classmethod
+    def from_archive(
+        cls,
+        name: str,
+        arn: str,
+        handler: str,
+        archive: bytes,
+        *,
+        environment: dict[str, str],
+        timeout_seconds: int = 3,
+        memory_mb: int = 128,
+    ) -> LocalFunction:
+        code_dir = Path(tempfile.mkdtemp(prefix=f"localcloud-{name}-"))
+        with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+            zipped.extractall(code_dir)
+        return cls(name, arn, handler, code_dir, dict(environment), timeout_seconds, memory_mb)
+
+    @functools.cached_property
+    def packages(self) -> frozenset[str]:
+        """The top-level packages and modules of the archive (it never changes once extracted)."""
+        entries = {p.name for p in self.code_dir.iterdir() if p.is_dir() or p.suffix == ".py"} - {"__pycache__"}
+        return frozenset(name.removesuffix(".py") for name in entries)
+
+    def _owns(self, module_name: str) -> bool:
+        return module_name.split(".", maxsplit=1)[0] in self.packages
+
+    @contextlib.contextmanager
+    def _loaded(self) -> Iterator[None]:
+        """This function's modules in sys.modules (and its code first on sys.path) for the invocation only."""
+        stashed = {n: m for n, m in sys.modules.items() if self._owns(n)}
+        for n in stashed:
+            del sys.modules[n]
+        sys.modules.update(self.modules)
+        sys.path.insert(0, str(self.code_dir))
+        try:
+            yield
+        finally:
+            sys.path.remove(str(self.code_dir))
+            self.modules = {n: m for n, m in sys.modules.items() if self._owns(n)}
+            for n in self.modules:
+                del sys.modules[n]
+            sys.modules.update(stashed)
+
+    def variables(self) -> dict[str, str]:
+        """What the invocation sees over the process environment: Lambda's variables, then the function's own."""
+        return {
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout_seconds),
+            "_HANDLER": self.handler,
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+            **self.environment,
+        }
+
+    def invoke(self, event: Any, stdout: TextIO | io.TextIOBase | None = None) -> Any:
+        """Run the handler on ``event``; returns its result or raises :class:`InvocationError`.
+
+        ``stdout`` receives what the handler prints (its logs and EMF metrics), as CloudWatch Logs would.
+        """
+        module_name, _, attribute = self.handler.rpartition(".")
+        context = LocalContext(self.name, self.memory_mb, self.arn, self.timeout_seconds)
+        printed = contextlib.redirect_stdout(stdout) if stdout is not None else contextlib.nullcontext()  # type: ignore[arg-type]
+        with _INVOKE_LOCK, printed, function_environment(self.variables()), self._loaded():
+            try:
+                handler = getattr(importlib.import_module(module_name), attribute)
+                records = sys.modules.get("handler_runtime.records")
+                if self.clock is not None and records is not None:
+                    setattr(records, "clock", self.clock)  # noqa: B010 (a module loaded at run time)
+                result = handler(event, context)
+            except Exception as error:
+                raise InvocationError(
+                    type(error).__name__, str(error), traceback.format_exception(error)[-5:]
+                ) from error
+            return _marshal(result)
+
+
+def _marshal(result: Any) -> Any:
+    """The result as it crosses the wire, like the Python runtime: Decimals become numbers; anything else that
+    is not JSON fails the invocation with Runtime.MarshalError."""
+
+    def number(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    try:
+        return json.loads(json.dumps(result, default=number))
+    except (TypeError, ValueError) as error:
+        raise InvocationError("Runtime.MarshalError", f"Unable to marshal response: {error}", []) from error
+
+
+@contextlib.contextmanager
+def moto_runs_lambdas_in_process(
+    invoker: Callable[[LocalFunction, Any], Any] | None = None,
+) -> Iterator[dict[str, LocalFunction]]:
+    """While active, moto invokes every Lambda function in-process from its deployed zip.
+
+    Yields the registry of loaded functions (by name). ``invoker(function, event)`` runs an invocation (default:
+    ``function.invoke``); it raises :class:`InvocationError` for a handler error. Use inside an active ``mock_aws``.
+    """
+    run = invoker or (lambda function, event: function.invoke(event))
+    from moto.awslambda.models import LambdaFunction
+
+    registry: dict[str, LocalFunction] = {}
+    original = LambdaFunction._invoke_lambda
+
+    def invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        local = registry.get(self.function_name)
+        if local is None or local.arn != self.function_arn:
+            local = LocalFunction.from_archive(
+                self.function_name,
+                self.function_arn,
+                self.handler,
+                self.code_bytes,
+                environment=dict(self.environment_vars),
+                timeout_seconds=int(self.timeout),
+                memory_mb=int(self.memory_size),
+            )
+            registry[self.function_name] = local
+        payload = json.loads(event) if isinstance(event, str | bytes) else (event or {})
+        try:
+            return json.dumps(run(local, payload)), False, ""
+        except InvocationError as error:
+            return json.dumps(error.payload()), True, "\n".join(error.stack)
+
+    LambdaFunction._invoke_lambda = invoke_in_process  # type: ignore[method-assign]
+    try:
+        yield registry
+    finally:
+        LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]

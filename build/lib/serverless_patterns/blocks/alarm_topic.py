@@ -1,0 +1,132 @@
+"""The stack's alarm topic: every alarm notifies it.
+
+CloudWatch cannot publish to a topic encrypted with the AWS-managed ``alias/aws/sns`` key, so the topic uses a
+customer-managed key whose policy lets ``cloudwatch.amazonaws.com`` use it, and a topic policy that lets CloudWatch
+publish (from this account only) beside the TLS-only deny.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from serverless_patterns.internals.naming import physical_name
+from serverless_patterns.internals.policies import deny_insecure_transport, resource_policy, service_may
+from serverless_patterns.internals.runtime import current_account
+from serverless_patterns.internals.validation import Problems
+
+__all__ = ["EMAIL_PATTERN", "KEY_ADMIN_ACTIONS", "AlarmTopic", "AlarmTopicArgs"]
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+#: What the account may do with the key through IAM (named, no wildcards), so the key stays manageable.
+KEY_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+
+
+class AlarmTopicArgs(TypedDict):
+    email: NotRequired[str]  # [no subscription] confirmed by the recipient after deploy
+    key_deletion_window_days: NotRequired[int]  # [30] 7..30
+
+
+class AlarmTopic(pulumi.ComponentResource):
+    """The stack's alarm topic with its customer-managed key."""
+
+    topic_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("serverless-patterns:index:AlarmTopic", name, None, opts)
+        problems = Problems(f"AlarmTopic {name!r}")
+        if "email" in args:
+            problems.check(
+                bool(EMAIL_PATTERN.match(args["email"])), f"email {args['email']!r} is not an e-mail address"
+            )
+        problems.int_range("key_deletion_window_days", args.get("key_deletion_window_days", 30), 7, 30)
+        problems.raise_if_any()
+        child = pulumi.ResourceOptions(parent=self)
+        account = current_account(self)
+        same_account = {"StringEquals": {"aws:SourceAccount": account}}
+
+        key = aws.kms.Key(
+            f"{name}-key",
+            description="Encrypts the alarm topic; CloudWatch may use it to publish alarms.",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.get("key_deletion_window_days", 30),
+            policy=resource_policy(
+                [
+                    {
+                        "Sid": "AccountAdministersKeyThroughIam",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": pulumi.Output.format("arn:aws:iam::{0}:root", account)},
+                        "Action": KEY_ADMIN_ACTIONS,
+                        "Resource": "*",
+                    },
+                    service_may(
+                        "CloudWatchPublishesAlarms",
+                        "cloudwatch.amazonaws.com",
+                        ["kms:Decrypt", "kms:GenerateDataKey"],
+                        "*",
+                        same_account,
+                    ),
+                ]
+            ),
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias", name=f"alias/{physical_name('alarms', 200)}", target_key_id=key.key_id, opts=child
+        )
+        topic = aws.sns.Topic(name, kms_master_key_id=key.arn, opts=child)
+        aws.sns.TopicPolicy(
+            f"{name}-policy",
+            arn=topic.arn,
+            policy=resource_policy(
+                [
+                    deny_insecure_transport(["sns:Publish"], topic.arn),
+                    service_may(
+                        "CloudWatchPublishesAlarms",
+                        "cloudwatch.amazonaws.com",
+                        ["sns:Publish"],
+                        topic.arn,
+                        same_account,
+                    ),
+                ]
+            ),
+            opts=child,
+        )
+        if "email" in args:
+            aws.sns.TopicSubscription(
+                f"{name}-email", topic=topic.arn, protocol="email", endpoint=args["email"], opts=child
+            )
+        self.topic_arn = topic.arn
+        self.key_arn = key.arn
+        self.register_outputs({"topic_arn": topic.arn, "key_arn": key.arn})

@@ -1,0 +1,137 @@
+"""Explicit IAM grants and the policy documents built from them.
+
+A :class:`Grant` names exact actions on exact resource ARNs. Resource ``"*"`` is allowed only for the actions in
+:data:`STAR_RESOURCE_ACTIONS` (AWS offers no resource scope for them), and the grant must carry its reason.
+Wildcard actions (``s3:*``, ``dynamodb:Get*``) are always refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+
+__all__ = [
+    "STAR_RESOURCE_ACTIONS",
+    "Grant",
+    "grant",
+    "grant_problems",
+    "idempotency_grant",
+    "kms_use_grant",
+    "policy_document",
+    "star_grant",
+    "statement_problems",
+]
+
+#: Actions AWS authorises only on Resource "*", each with the reason it must be so.
+STAR_RESOURCE_ACTIONS: Mapping[str, str] = {
+    "xray:PutTraceSegments": "X-Ray trace writes have no resource-level scope",
+    "xray:PutTelemetryRecords": "X-Ray trace writes have no resource-level scope",
+    "xray:GetSamplingRules": "X-Ray sampling reads have no resource-level scope",
+    "xray:GetSamplingTargets": "X-Ray sampling reads have no resource-level scope",
+    "dynamodb:ListStreams": "ListStreams has no resource-level scope; a stream mapping needs it",
+    "logs:CreateLogDelivery": "vended log delivery (Step Functions logging) has no resource-level scope",
+    "logs:GetLogDelivery": "vended log delivery (Step Functions logging) has no resource-level scope",
+    "logs:UpdateLogDelivery": "vended log delivery (Step Functions logging) has no resource-level scope",
+    "logs:DeleteLogDelivery": "vended log delivery (Step Functions logging) has no resource-level scope",
+    "logs:ListLogDeliveries": "vended log delivery (Step Functions logging) has no resource-level scope",
+    "logs:PutResourcePolicy": "vended log delivery (Step Functions logging) has no resource-level scope",
+    "logs:DescribeResourcePolicies": "vended log delivery (Step Functions logging) has no resource-level scope",
+    "logs:DescribeLogGroups": "vended log delivery (Step Functions logging) has no resource-level scope",
+    "cloudwatch:PutMetricData": "PutMetricData has no resource-level scope (restrict with cloudwatch:namespace)",
+}
+
+
+class Grant(TypedDict):
+    """Allow ``actions`` on ``resources``. ``reason`` is required when a resource is ``"*"``."""
+
+    actions: list[str]
+    resources: list[pulumi.Input[str]]
+    reason: NotRequired[str]
+
+
+def grant(actions: Sequence[str], resources: Sequence[pulumi.Input[str]]) -> Grant:
+    return {"actions": list(actions), "resources": list(resources)}
+
+
+def star_grant(actions: Sequence[str], reason: str) -> Grant:
+    """A grant on Resource ``"*"`` for actions that have no resource-level scope."""
+    return {"actions": list(actions), "resources": ["*"], "reason": reason}
+
+
+def kms_use_grant(key_arn: pulumi.Input[str]) -> Grant:
+    """Encrypt/decrypt with a customer key (SQS or SNS with SSE-KMS: senders and pollers need both)."""
+    return grant(["kms:Decrypt", "kms:GenerateDataKey"], [key_arn])
+
+
+def idempotency_grant(table_arn: pulumi.Input[str]) -> Grant:
+    """What the Powertools DynamoDB persistence layer does on the idempotency table."""
+    return grant(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], [table_arn])
+
+
+def _action_problem(action: object) -> str | None:
+    if not isinstance(action, str) or ":" not in action:
+        return f"action {action!r} is not of the form service:Action"
+    service, name = action.split(":", 1)
+    if not service or not name:
+        return f"action {action!r} is not of the form service:Action"
+    if "*" in action or "?" in action:
+        return f"action {action!r} is a wildcard; name each action"
+    return None
+
+
+def grant_problems(grants: Sequence[Grant], field: str = "grants") -> list[str]:
+    """Every problem in ``grants``: malformed or wildcard actions, ``*`` resources without reason or exception."""
+    problems: list[str] = []
+    for index, item in enumerate(grants):
+        where = f"{field}[{index}]"
+        actions = item.get("actions") or []
+        resources = item.get("resources") or []
+        if not actions:
+            problems.append(f"{where} has no actions")
+        if not resources:
+            problems.append(f"{where} has no resources")
+        problems.extend(f"{where}: {p}" for a in actions if (p := _action_problem(a)))
+        if "*" in [r for r in resources if isinstance(r, str)]:
+            if not item.get("reason"):
+                problems.append(f"{where} uses Resource '*' without a reason")
+            problems.extend(
+                f"{where}: {a} may not use Resource '*' (only actions without resource-level scope may)"
+                for a in actions
+                if isinstance(a, str) and a not in STAR_RESOURCE_ACTIONS
+            )
+    return problems
+
+
+def statement_problems(statement: Mapping[str, Any]) -> list[str]:
+    """Problems of one Allow statement of an identity policy (used by the stack-wide IAM tests)."""
+    actions = statement.get("Action", [])
+    resources = statement.get("Resource", [])
+    actions = [actions] if isinstance(actions, str) else list(actions)
+    resources = [resources] if isinstance(resources, str) else list(resources)
+    problems = [p for a in actions if (p := _action_problem(a))]
+    if "*" in resources:
+        problems.extend(f"{a} on Resource '*'" for a in actions if a not in STAR_RESOURCE_ACTIONS)
+    return problems
+
+
+def policy_document(grants: Sequence[Grant]) -> pulumi.Output[str]:
+    """The JSON policy document allowing each grant; resources may be Outputs."""
+
+    def render(resolved: list[list[str]]) -> str:
+        statements = []
+        for index, (item, resources) in enumerate(zip(grants, resolved, strict=True)):
+            statements.append(
+                {
+                    "Sid": f"Grant{index}",
+                    "Effect": "Allow",
+                    "Action": sorted(set(item["actions"])),
+                    "Resource": resources[0] if len(resources) == 1 else sorted(set(resources)),
+                }
+            )
+        return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=None, sort_keys=True)
+
+    resolved = pulumi.Output.all(*[pulumi.Output.all(*g["resources"]) for g in grants])
+    return resolved.apply(render)

@@ -1,0 +1,25 @@
+"""The README's argument tables are the settings classes' own declarations (defaults, ranges, notes)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "docs"))
+from settings_tables import README, table_for, targets
+
+TARGETS = targets(README.read_text())
+
+
+def test_the_readme_documents_the_settings_of_every_block_and_pattern():
+    assert "serverless_patterns.blocks.queue.QueueSettings" in TARGETS
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_each_table_is_generated_from_its_settings(target: str):
+    text = README.read_text()
+    assert table_for(target) in text, (
+        f"the README's table for {target} is stale: run `python docs/settings_tables.py`\n{table_for(target)}"
+    )
