@@ -19,6 +19,7 @@ __all__ = [
     "POWERTOOLS_LAYER_VERSION",
     "POWERTOOLS_VERSION",
     "current_account",
+    "current_partition",
     "current_region",
     "powertools_layer_arn",
 ]
@@ -46,6 +47,11 @@ def powertools_layer_arn(region: pulumi.Input[str], partition: pulumi.Input[str]
 def current_region(parent: pulumi.Resource) -> pulumi.Output[str]:
     """The region of the provider ``parent`` uses."""
     return aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
+
+
+def current_partition(parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The partition (aws, aws-cn, aws-us-gov) of the provider ``parent`` uses: every ARN the library builds uses it."""
+    return aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=parent)).partition
 
 
 def current_account(parent: pulumi.Resource) -> pulumi.Output[str]:
