@@ -22,6 +22,7 @@ import boto3
 import pulumi
 
 from localcloud.lambda_runtime import LocalFunction
+from localcloud.public_aws import dns_suffix, partition_of, public_parameter
 
 __all__ = [
     "AsyncConfig",
@@ -166,7 +167,14 @@ class MotoDeployer(pulumi.runtime.Mocks):
         if args.token == "aws:index/getRegion:getRegion":
             return {"region": region, "name": region, "id": region}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+            partition = partition_of(region)
+            return {"partition": partition, "dnsSuffix": dns_suffix(region), "id": partition}, []
+        if args.token == "aws:ssm/getParameter:getParameter":  # the public parameters only (the Powertools layer)
+            name = str(args.args.get("name"))
+            parameter = public_parameter(name, region)
+            if parameter is None:
+                raise UnsupportedResource(f"the local cloud has no SSM parameter {name}")
+            return parameter, []
         raise UnsupportedResource(f"the local cloud cannot answer the invoke {args.token}")
 
     # --- resources -------------------------------------------------------------------------------------------

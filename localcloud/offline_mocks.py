@@ -1,8 +1,9 @@
 """Pulumi mocks that answer like AWS would on create, without any AWS: computed identifiers only.
 
 Used by ``python -m localcloud plan`` and by the unit tests. Mocks never auto-name, so a resource without an
-explicit name is named after its logical name; ARNs, URLs and stream ARNs are built from the stack's region and
-a fixed account id.
+explicit name is named after its logical name; ARNs, URLs and stream ARNs are built from the region (and its
+partition) of the resource's provider — an explicit provider's ``region``, else the mocks' own — and a fixed
+account id. Invokes answer for their provider's region the same way.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import hashlib
 from typing import Any
 
 import pulumi
+
+from localcloud.public_aws import dns_suffix, partition_of, public_parameter
 
 __all__ = ["ACCOUNT_ID", "OfflineMocks"]
 
@@ -40,25 +43,36 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = "us-east-1", account_id: str = ACCOUNT_ID) -> None:
         self.region = region
         self.account_id = account_id
+        self._provider_regions: dict[str, str] = {}  # an explicit aws provider's id → its region
 
-    def arn(self, service: str, resource: str) -> str:
-        region = "" if service in _GLOBAL_SERVICES else self.region
-        return f"arn:aws:{service}:{region}:{self.account_id}:{resource}"
+    def region_of(self, provider: str | None) -> str:
+        """The region of the provider a registration or an invoke names (``<urn>::<id>``), else the mocks' own."""
+        return self._provider_regions.get((provider or "").rsplit("::", 1)[-1], self.region)
+
+    def arn(self, service: str, resource: str, region: str | None = None) -> str:
+        region = region or self.region
+        located = "" if service in _GLOBAL_SERVICES else region
+        return f"arn:{partition_of(region)}:{service}:{located}:{self.account_id}:{resource}"
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state: dict[str, Any] = dict(args.inputs)
         if not args.custom:
             return f"{args.name}-id", state
+        if args.typ.startswith("pulumi:providers:"):  # a provider has no ARN; an aws one may set the region
+            if isinstance(state.get("region"), str):
+                self._provider_regions[args.name] = state["region"]
+            return args.name, state  # the id: what invokes and registrations name after the provider's URN
+        region = self.region_of(args.provider)
         name = state.get("name") or args.name
         state["name"] = name
         if args.typ == "aws:sns/topic:Topic" and state.get("fifoTopic"):
             name = f"{name}.fifo"
         service, fmt = _ARN_FORMATS.get(args.typ, (args.typ.split(":")[1].split("/")[0], "{kind}/{name}"))
         kind = args.typ.rsplit(":", 1)[-1].lower()
-        state["arn"] = self.arn(service, fmt.format(name=name, kind=kind))
+        state["arn"] = self.arn(service, fmt.format(name=name, kind=kind), region)
         resource_id = name
         if args.typ == "aws:sqs/queue:Queue":
-            state["url"] = f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{name}"
+            state["url"] = f"https://sqs.{region}.{dns_suffix(region)}/{self.account_id}/{name}"
             resource_id = state["url"]
         elif args.typ == "aws:sns/topic:Topic":
             resource_id = state["arn"]
@@ -68,7 +82,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
             state["streamArn"] = f"{state['arn']}/stream/2026-01-01T00:00:00.000"
         elif args.typ == "aws:lambda/function:Function":
             state["invokeArn"] = (
-                f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
+                f"arn:{partition_of(region)}:apigateway:{region}:lambda:path/2015-03-31/functions/{state['arn']}"
+                "/invocations"
             )
             state["qualifiedArn"] = f"{state['arn']}:$LATEST"
         elif args.typ == "aws:iam/role:Role":
@@ -79,21 +94,25 @@ class OfflineMocks(pulumi.runtime.Mocks):
         return self._invoke(args), []  # no check failures
 
     def _invoke(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        region = self.region_of(args.provider)
+        partition = partition_of(region)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account_id,
-                "arn": f"arn:aws:iam::{self.account_id}:user/local",
+                "arn": f"arn:{partition}:iam::{self.account_id}:user/local",
                 "userId": "AIDALOCAL",
                 "id": self.account_id,
             }
         if args.token == "aws:index/getRegion:getRegion":
             return {
-                "region": self.region,
-                "name": self.region,
-                "id": self.region,
-                "endpoint": f"ec2.{self.region}.amazonaws.com",
-                "description": self.region,
+                "region": region,
+                "name": region,
+                "id": region,
+                "endpoint": f"ec2.{region}.{dns_suffix(region)}",
+                "description": region,
             }
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+            return {"partition": partition, "dnsSuffix": dns_suffix(region), "id": partition}
+        if args.token == "aws:ssm/getParameter:getParameter":
+            return public_parameter(str(args.args.get("name")), region) or {}
         return {}

@@ -1,10 +1,35 @@
 """Pulumi ComponentResources for event-driven serverless patterns on AWS, and the shared blocks they build on."""
 
-from serverless_patterns.blocks.alarm_topic import AlarmTopic, AlarmTopicArgs
-from serverless_patterns.blocks.function import AsyncInvokeConfig, Function, FunctionAlarms, FunctionArgs
+from serverless_patterns.blocks.alarm_topic import AlarmTopic, AlarmTopicArgs, AlarmTopicSettings
+from serverless_patterns.blocks.function import (
+    AsyncInvokeConfig,
+    AsyncInvokeSettings,
+    Function,
+    FunctionAlarms,
+    FunctionAlarmSettings,
+    FunctionArgs,
+    FunctionSettings,
+    FunctionVpc,
+    FunctionVpcSettings,
+)
 from serverless_patterns.blocks.queue import FailureQueue, FailureQueueArgs, Queue, QueueArgs, QueueSender
-from serverless_patterns.blocks.table import GlobalIndex, KeyAttribute, Table, TableArgs
-from serverless_patterns.internals.iam import Grant, grant, idempotency_grant, kms_use_grant, star_grant
+from serverless_patterns.blocks.table import (
+    GlobalIndex,
+    GlobalIndexSettings,
+    KeyAttribute,
+    KeyAttributeSettings,
+    Table,
+    TableArgs,
+    TableSettings,
+)
+from serverless_patterns.internals.iam import (
+    Grant,
+    GrantSettings,
+    grant,
+    idempotency_grant,
+    kms_use_grant,
+    star_grant,
+)
 from serverless_patterns.internals.validation import ArgumentError
 from serverless_patterns.patterns.cqrs import CommandHandler, Cqrs, CqrsArgs, Projection, ReadModel, WriteTable
 from serverless_patterns.patterns.fanout import FanOut, FanOutArgs, FanOutSubscriber, SubscriberOutputs
@@ -14,8 +39,10 @@ from serverless_patterns.patterns.scheduled_job import ScheduledJob, ScheduledJo
 __all__ = [
     "AlarmTopic",
     "AlarmTopicArgs",
+    "AlarmTopicSettings",
     "ArgumentError",
     "AsyncInvokeConfig",
+    "AsyncInvokeSettings",
     "CommandHandler",
     "Cqrs",
     "CqrsArgs",
@@ -25,11 +52,18 @@ __all__ = [
     "FanOutArgs",
     "FanOutSubscriber",
     "Function",
+    "FunctionAlarmSettings",
     "FunctionAlarms",
     "FunctionArgs",
+    "FunctionSettings",
+    "FunctionVpc",
+    "FunctionVpcSettings",
     "GlobalIndex",
+    "GlobalIndexSettings",
     "Grant",
+    "GrantSettings",
     "KeyAttribute",
+    "KeyAttributeSettings",
     "Projection",
     "Queue",
     "QueueArgs",
@@ -45,6 +79,7 @@ __all__ = [
     "SubscriberOutputs",
     "Table",
     "TableArgs",
+    "TableSettings",
     "WriteTable",
     "grant",
     "idempotency_grant",

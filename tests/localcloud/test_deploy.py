@@ -72,3 +72,18 @@ def test_handler_metrics_and_logs_are_captured(deployed: LocalCloud):
     assert deployed.metrics.total("AWS/Lambda", "Invocations", FunctionName=function) == invoked + 1
     lines = [json.loads(line) for line in deployed.logs.logs[function]]
     assert any(line.get("message") == "order placed" and line.get("order_id") == result["order_id"] for line in lines)
+
+
+def test_the_deployer_answers_the_powertools_layer_parameter():
+    from pulumi.runtime import MockCallArgs
+
+    from serverless_patterns.internals.runtime import powertools_layer_parameter
+
+    deployer = MotoDeployer(Deployment("us-east-1"))
+    name = powertools_layer_parameter("python3.12", "x86_64")
+    answer, _ = deployer.call(MockCallArgs("aws:ssm/getParameter:getParameter", {"name": name}, ""))
+    assert answer["insecureValue"] == answer["value"]
+    assert answer["value"].startswith("arn:aws:lambda:us-east-1:017000801446:layer:")
+    assert answer["value"].split(":")[6] == "AWSLambdaPowertoolsPythonV3-python312-x86_64"
+    with pytest.raises(UnsupportedResource, match="no SSM parameter /team/secret"):
+        deployer.call(MockCallArgs("aws:ssm/getParameter:getParameter", {"name": "/team/secret"}, ""))

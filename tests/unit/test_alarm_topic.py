@@ -52,3 +52,34 @@ def test_invalid_arguments(declare):
         "email 'not-an-email' is not an e-mail address",
         "key_deletion_window_days must be between 7 and 30, got 3",
     ]
+
+
+def test_two_alarm_topics_in_one_stack_do_not_collide(declare):
+    run = declare(lambda: (AlarmTopic("alarms", {}), AlarmTopic("audit-alarms", {})))
+    aliases = sorted(a.inputs["name"] for a in run.of_type("aws:kms/alias:Alias"))
+    assert aliases == ["alias/serverless-orders-test-alarms", "alias/serverless-orders-test-audit-alarms"]
+    assert len({t.state["arn"] for t in run.of_type("aws:sns/topic:Topic")}) == 2
+    assert len({k.state["arn"] for k in run.of_type("aws:kms/key:Key")}) == 2
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (None, "args must be a mapping of arguments, got None"),
+        ({"e_mail": "oncall@example.com"}, "unknown argument 'e_mail' (did you mean 'email'?)"),
+        ({"email": ["oncall@example.com"]}, "email must be a string, got a list"),
+        ({"key_deletion_window_days": "7"}, "key_deletion_window_days must be an integer, got '7'"),
+    ],
+)
+def test_unreadable_arguments_are_named(declare, bad: object, problem: str):
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: AlarmTopic("alarms", bad))  # type: ignore[arg-type]
+    assert caught.value.problems == [problem]
+
+
+def test_settings_hold_every_default_in_one_place():
+    from serverless_patterns.blocks.alarm_topic import AlarmTopicSettings
+    from serverless_patterns.internals.settings import resolve
+
+    settings = resolve(AlarmTopicSettings, {}, "AlarmTopic 'alarms'")
+    assert (settings.email, settings.key_deletion_window_days) == (None, 30)

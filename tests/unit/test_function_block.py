@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pytest
-from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, alarms_by_metric, statements
+from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, alarms_by_metric, iam_findings, statements
 
+from localcloud.offline_mocks import OfflineMocks
+from localcloud.program import ProgramRun, run_declarations
+from localcloud.public_aws import public_parameter
 from serverless_patterns import ArgumentError, Function, FunctionArgs
-from serverless_patterns.internals.runtime import POWERTOOLS_LAYER_NAME, POWERTOOLS_LAYER_VERSION
+from serverless_patterns.blocks.function import DEFAULT_TIMEOUT_SECONDS, FunctionSettings, component_function_args
+from serverless_patterns.internals.runtime import POWERTOOLS_VERSION
+from serverless_patterns.internals.settings import resolve
 
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:failures"
+LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:shared:3"
+PUBLISHED = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-published:99"
+ENI_ACTIONS = [
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:UnassignPrivateIpAddresses",
+]
 
 
 def args(**overrides: Any) -> FunctionArgs:
@@ -38,9 +53,11 @@ def test_defaults(declare):
     assert fn["loggingConfig"]["logGroup"] == "/aws/lambda/serverless-orders-test-worker"
     assert fn["loggingConfig"]["applicationLogLevel"] == "INFO"
     assert fn["reservedConcurrentExecutions"] == -1
-    assert fn["layers"] == [
-        f"arn:aws:lambda:us-east-1:017000801446:layer:{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}"
-    ]
+    parameter = f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}"
+    published = public_parameter(parameter, "us-east-1")
+    assert published is not None
+    assert fn["layers"] == [published["insecureValue"]]
+    assert "vpcConfig" not in fn
     assert fn["environment"]["variables"] == {
         "POWERTOOLS_SERVICE_NAME": "worker",
         "POWERTOOLS_METRICS_NAMESPACE": "serverless-orders",
@@ -181,7 +198,7 @@ def test_every_problem_is_reported_at_once(declare):
         "no module missing.py",
         "memory_mb must be between 128 and 10240",
         "timeout_seconds must be between 1 and 900",
-        "log_retention_days must be a retention CloudWatch Logs accepts",
+        "log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90,",
         "log_level must be one of DEBUG, INFO, WARN, ERROR",
         "reserved_concurrency must be between 1 and 10000",
         "'AWS_REGION' is reserved",
@@ -200,3 +217,148 @@ def test_every_problem_is_reported_at_once(declare):
 def test_unknown_handler_package_is_named(declare):
     with pytest.raises(ArgumentError, match=r"handler_package 'nope' is not a folder under .*fixtures/handlers"):
         declare(lambda: Function("worker", args(handler_package="nope")))
+
+
+class PublishedLayer(OfflineMocks):
+    """Offline mocks whose SSM publishes a distinctive layer, and which note the parameters read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parameters: list[str] = []
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:ssm/getParameter:getParameter":
+            self.parameters.append(args.args["name"])
+            return {"name": args.args["name"], "type": "String", "value": PUBLISHED, "insecureValue": PUBLISHED}, []
+        return super().call(args)
+
+
+def function_inputs(run: ProgramRun) -> dict[str, Any]:
+    [fn] = run.of_type("aws:lambda/function:Function")
+    return fn.inputs
+
+
+@pytest.mark.parametrize(
+    ("runtime", "architecture"), [("python3.13", "arm64"), ("python3.12", "x86_64"), ("python3.12", "arm64")]
+)
+def test_the_powertools_layer_is_the_one_ssm_publishes_for_the_runtime_and_architecture(
+    runtime: str, architecture: str
+):
+    mocks = PublishedLayer()
+    run = run_declarations(mocks, lambda: Function("worker", args(runtime=runtime, architecture=architecture)))
+    fn = function_inputs(run)
+    assert (fn["runtime"], fn["architectures"], fn["layers"]) == (runtime, [architecture], [PUBLISHED])
+    assert mocks.parameters == [f"/aws/service/powertools/python/{architecture}/{runtime}/{POWERTOOLS_VERSION}"]
+
+
+def test_extra_layers_come_after_the_powertools_layer():
+    run = run_declarations(PublishedLayer(), lambda: Function("worker", args(layers=[LAYER])))
+    assert function_inputs(run)["layers"] == [PUBLISHED, LAYER]
+
+
+def test_a_given_powertools_layer_is_used_without_reading_ssm():
+    mocks = PublishedLayer()
+    pinned = "arn:aws:lambda:us-east-1:123456789012:layer:my-powertools:1"
+    run = run_declarations(mocks, lambda: Function("worker", args(powertools_layer_arn=pinned, layers=[LAYER])))
+    assert function_inputs(run)["layers"] == [pinned, LAYER]
+    assert mocks.parameters == []
+
+
+def test_false_attaches_no_powertools_layer():
+    mocks = PublishedLayer()
+    run = run_declarations(mocks, lambda: Function("worker", args(powertools_layer_arn=False)))
+    assert not function_inputs(run).get("layers")
+    run = run_declarations(mocks, lambda: Function("worker", args(powertools_layer_arn=False, layers=[LAYER])))
+    assert function_inputs(run)["layers"] == [LAYER]
+    assert mocks.parameters == []
+
+
+def test_a_vpc_function_gets_its_config_and_the_network_interface_actions(declare):
+    vpc = {"subnet_ids": ["subnet-0a", "subnet-0b"], "security_group_ids": ["sg-01"]}
+    run = declare(lambda: Function("worker", args(vpc=vpc)))
+    assert function_inputs(run)["vpcConfig"] == {"subnetIds": ["subnet-0a", "subnet-0b"], "securityGroupIds": ["sg-01"]}
+    [policy] = run.of_type("aws:iam/rolePolicy:RolePolicy")
+    eni = [s for s in statements(policy) if s["Action"] == ENI_ACTIONS]
+    assert [s["Resource"] for s in eni] == ["*"]
+    assert iam_findings(run)[1] == [], "each action is allowed on '*' with its reason"
+
+
+def test_settings_hold_every_default_in_one_place():
+    settings = resolve(
+        FunctionSettings, {"handler_package": "sample", "handler": "app.handler", "alarm_topic_arn": TOPIC}, "f"
+    )
+    assert (settings.memory_mb, settings.timeout_seconds, settings.log_retention_days, settings.log_level) == (
+        256,
+        30,
+        30,
+        "INFO",
+    )
+    assert (settings.runtime, settings.architecture, settings.layers, settings.vpc) == ("python3.13", "arm64", (), None)
+    assert settings.powertools_layer_arn is None, "None: the layer SSM publishes"
+    assert (settings.alarms.errors_threshold, settings.alarms.throttles_threshold) == (1, 1)
+    assert settings.alarms.duration_ratio == 0.9
+    assert settings.async_config is None and settings.grants == () and settings.environment is None
+    assert DEFAULT_TIMEOUT_SECONDS == FunctionSettings.timeout_seconds == 30
+
+
+def test_component_function_args_passes_the_escape_hatches_from_the_component_and_the_spec():
+    vpc: Any = {"subnet_ids": ["subnet-0a"], "security_group_ids": ["sg-01"]}
+    spec: Any = {"handler_package": "sample", "handler": "app.handler", "runtime": "python3.12"}
+    component: Any = {"alarm_topic_arn": TOPIC, "runtime": "python3.13", "vpc": vpc, "layers": [LAYER]}
+    function = component_function_args(spec, component)
+    assert (function.get("runtime"), function.get("vpc"), function.get("layers")) == ("python3.12", vpc, [LAYER])
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (None, "args must be a mapping of arguments, got None"),
+        ({"handler_package": "sample", "handler": "app.handler"}, "alarm_topic_arn is required"),
+        (args(memory=512), "unknown argument 'memory' (did you mean 'memory_mb'?)"),
+        (args(timeout_seconds="30"), "timeout_seconds must be an integer, got '30'"),
+        (args(environment=["A=1"]), "environment must be a mapping, got a list"),
+        (
+            args(alarm_topic_arn="alarms"),
+            "alarm_topic_arn must be an ARN (arn:<partition>:<service>:...), got 'alarms'",
+        ),
+        (
+            args(async_config={"max_retry_attempts": 0, "max_event_age_seconds": 60, "on_failure_queue_arn": "dlq"}),
+            "async_config.on_failure_queue_arn must be an ARN (arn:<partition>:<service>:...), got 'dlq'",
+        ),
+        (args(async_config={"max_retry_attempts": 0}), "async_config.max_event_age_seconds is required"),
+        (
+            args(alarms={"error_threshold": 2}),
+            "unknown argument 'alarms.error_threshold' (did you mean 'errors_threshold'?)",
+        ),
+        (args(runtime="python3.9"), "runtime must be one of python3.13, python3.12; got 'python3.9'"),
+        (args(architecture="amd64"), "architecture must be one of arm64, x86_64; got 'amd64'"),
+        (args(layers=[LAYER, "shared"]), "layers[1] must be an ARN (arn:<partition>:<service>:...), got 'shared'"),
+        (args(layers=[LAYER] * 5), "layers: Lambda takes at most 5 layers, the Powertools layer included; got 6"),
+        (
+            args(powertools_layer_arn="powertools"),
+            "powertools_layer_arn must be an ARN (arn:<partition>:<service>:...), got 'powertools'",
+        ),
+        (args(powertools_layer_arn=True), "powertools_layer_arn must be an ARN, or false for no layer; got True"),
+        (
+            args(vpc={"subnet_ids": [], "security_group_ids": ["sg-01"]}),
+            "vpc.subnet_ids must name 1 to 16 subnet ids, got 0",
+        ),
+        (
+            args(vpc={"subnet_ids": ["subnet-0a"], "security_group_ids": ["default"]}),
+            "vpc.security_group_ids must hold ids starting with 'sg-', got 'default'",
+        ),
+        (args(vpc={"subnet_ids": ["subnet-0a"]}), "vpc.security_group_ids is required"),
+        (
+            args(grants=[{"actions": "s3:GetObject", "resources": []}]),
+            "grants[0].actions must be a list, got 's3:GetObject'",
+        ),
+        (
+            args(function_name="my function"),
+            "function_name must be 1 to 64 letters, digits, '-' or '_'; got 'my function'",
+        ),
+    ],
+)
+def test_unreadable_arguments_are_named(declare, bad: Any, problem: str):
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Function("worker", bad))
+    assert caught.value.problems == [problem]

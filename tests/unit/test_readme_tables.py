@@ -14,7 +14,16 @@ TARGETS = targets(README.read_text())
 
 
 def test_the_readme_documents_the_settings_of_every_block_and_pattern():
-    assert "serverless_patterns.blocks.queue.QueueSettings" in TARGETS
+    assert {
+        "serverless_patterns.blocks.queue.QueueSettings",
+        "serverless_patterns.blocks.function.FunctionSettings",
+        "serverless_patterns.blocks.function.AsyncInvokeSettings",
+        "serverless_patterns.blocks.function.FunctionAlarmSettings",
+        "serverless_patterns.blocks.function.FunctionVpcSettings",
+        "serverless_patterns.blocks.table.TableSettings",
+        "serverless_patterns.blocks.table.GlobalIndexSettings",
+        "serverless_patterns.blocks.alarm_topic.AlarmTopicSettings",
+    } <= set(TARGETS)
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -1,4 +1,4 @@
-"""The Lambda runtime, the Powertools layer and the pip pin move together."""
+"""The Lambda runtimes, the Powertools layer's SSM parameter and the pip pin move together."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ import re
 from importlib.metadata import version
 from pathlib import Path
 
-from serverless_patterns.internals.runtime import LAMBDA_RUNTIME, POWERTOOLS_LAYER_NAME, POWERTOOLS_VERSION
+import pytest
+
+from serverless_patterns.internals.runtime import (
+    ARCHITECTURE,
+    ARCHITECTURES,
+    LAMBDA_RUNTIME,
+    POWERTOOLS_VERSION,
+    RUNTIMES,
+    powertools_layer_parameter,
+)
 
 ROOT = Path(__file__).parents[2]
 
@@ -19,8 +28,18 @@ def test_requirements_pin_matches_the_layer_release():
     assert version("aws-lambda-powertools") == POWERTOOLS_VERSION
 
 
-def test_layer_name_matches_runtime_and_architecture():
-    assert POWERTOOLS_LAYER_NAME == f"AWSLambdaPowertoolsPythonV3-{LAMBDA_RUNTIME.replace('.', '')}-arm64"
+def test_the_defaults_are_among_the_supported_runtimes_and_architectures():
+    assert (LAMBDA_RUNTIME, ARCHITECTURE) == ("python3.13", "arm64")
+    assert LAMBDA_RUNTIME in RUNTIMES and ARCHITECTURE in ARCHITECTURES
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_the_layer_parameter_names_the_pinned_release_not_latest(runtime: str, architecture: str):
+    # AWS publishes each release's layer ARN per region under this public parameter.
+    assert powertools_layer_parameter(runtime, architecture) == (
+        f"/aws/service/powertools/python/{architecture}/{runtime}/{POWERTOOLS_VERSION}"
+    )
 
 
 def test_every_requirement_is_pinned():

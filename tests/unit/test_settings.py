@@ -120,3 +120,24 @@ def test_the_markdown_table_shows_defaults_ranges_and_choices():
 
 def test_the_module_example_runs():
     assert doctest.testmod(settings_module).failed == 0
+
+
+def test_typed_settings_keep_values_that_break_their_rules_so_cross_field_rules_can_run():
+    from serverless_patterns.internals.settings import typed_settings
+
+    bad_rules = {"topic_arn": "topic", "items": [{"name": "a", "size": 0}], "level": "TRACE", "unknown": 1}
+    assert typed_settings(Sample, bad_rules) == Sample("topic", (Item("a", 0),), "TRACE", 0.9, None, None, True, 2)
+    assert typed_settings(Sample, {"topic_arn": TOPIC, "items": [{"name": 5}]}) is None  # a wrong type
+    assert typed_settings(Sample, {"topic_arn": TOPIC, "items": [{}]}) is None  # a missing required key
+    assert typed_settings(Sample, None) is None
+
+
+@dataclass(frozen=True)
+class Layered:
+    layer_arns: tuple[pulumi.Input[str], ...] = setting((), arn=True)
+
+
+def test_the_arn_rule_applies_to_each_item_of_a_list():
+    assert settings_problems(Layered, {"layer_arns": [TOPIC, "layer", pulumi.Output.from_input("x")]})[1] == [
+        "layer_arns[1] must be an ARN (arn:<partition>:<service>:...), got 'layer'"
+    ]

@@ -7,7 +7,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 import pytest
-from pulumi_helpers import FIXTURE_HANDLERS, definition_worst_case, iam_findings
+from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, definition_worst_case, iam_findings
 
 from localcloud.offline_mocks import OfflineMocks
 from localcloud.program import ProgramRun, run_declarations, run_program, stack_config
@@ -95,7 +95,7 @@ def test_the_iam_scan_catches_a_bad_policy_and_sees_function_roles():
             {
                 "handler_package": "sample",
                 "handler": "app.handler",
-                "alarm_topic_arn": "arn:t",
+                "alarm_topic_arn": TOPIC,
                 "handlers_root": FIXTURE_HANDLERS,
             },
         )

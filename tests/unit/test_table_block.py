@@ -115,7 +115,7 @@ def test_every_problem_is_reported_at_once(declare):
     for fragment in [
         "partition_key.type must be one of S, N, B; got 'X'",
         "global_indexes[0].partition_key: attribute 'id' is N here but X in partition_key",
-        "global_indexes[2].partition_key.name must be a non-empty string",
+        "global_indexes[2].partition_key.name must be a non-empty string, got ''",
         "duplicate index name 'dup'",
         "global_indexes[1]: non_key_attributes are required with INCLUDE",
         "global_indexes[2]: non_key_attributes are required with INCLUDE and only with INCLUDE",
@@ -123,3 +123,72 @@ def test_every_problem_is_reported_at_once(declare):
         "ttl_attribute 'id' may not be a key attribute",
     ]:
         assert fragment in text
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (None, "args must be a mapping of arguments, got None"),
+        ({}, "partition_key is required"),
+        ({"partition_key": {"name": "k"}}, "partition_key.type is required"),
+        (
+            {"partition_key": {"name": "k", "type": "S"}, "sort_keys": {"name": "s", "type": "S"}},
+            "unknown argument 'sort_keys' (did you mean 'sort_key'?)",
+        ),
+        ({"partition_key": "k"}, "partition_key must be a mapping of arguments, got 'k'"),
+        (
+            {"partition_key": {"name": "k", "type": "S"}, "deletion_protection": "no"},
+            "deletion_protection must be true or false, got 'no'",
+        ),
+        (
+            {"partition_key": {"name": "k", "type": "S"}, "global_indexes": {"name": "g"}},
+            "global_indexes must be a list, got a mapping",
+        ),
+        (
+            {"partition_key": {"name": "k", "type": "S"}, "kms_key_arn": "alias/tables"},
+            "kms_key_arn must be an ARN (arn:<partition>:<service>:...), got 'alias/tables'",
+        ),
+        (
+            {"partition_key": {"name": "k", "type": "S"}, "ttl_attribute": ""},
+            "ttl_attribute must be a non-empty string, got ''",
+        ),
+        (
+            {
+                "partition_key": {"name": "k", "type": "S"},
+                "global_indexes": [{"name": "g", "partition_key": {"name": "k", "type": "S"}, "projecton": "ALL"}],
+            },
+            "unknown argument 'global_indexes[0].projecton' (did you mean 'projection'?)",
+        ),
+    ],
+)
+def test_unreadable_arguments_are_named(declare, bad: Any, problem: str):
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Table("orders", bad))
+    assert caught.value.problems == [problem]
+
+
+def test_more_than_twenty_indexes_are_refused():
+    from serverless_patterns.blocks.table import table_problems
+
+    indexes: Any = [{"name": f"g{i}", "partition_key": {"name": "k", "type": "S"}} for i in range(21)]
+    assert table_problems({"partition_key": {"name": "k", "type": "S"}, "global_indexes": indexes}) == [
+        "global_indexes: at most 20 per table, got 21"
+    ]
+
+
+def test_settings_hold_every_default_in_one_place():
+    from serverless_patterns.blocks.table import TableSettings
+    from serverless_patterns.internals.settings import resolve
+
+    settings = resolve(TableSettings, {"partition_key": {"name": "k", "type": "S"}}, "Table 'orders'")
+    assert (settings.sort_key, settings.global_indexes, settings.ttl_attribute) == (None, (), None)
+    assert (settings.stream_view_type, settings.deletion_protection, settings.kms_key_arn) == (None, True, None)
+    index = resolve(
+        TableSettings,
+        {
+            "partition_key": {"name": "k", "type": "S"},
+            "global_indexes": [{"name": "g", "partition_key": {"name": "k", "type": "S"}}],
+        },
+        "t",
+    ).global_indexes[0]
+    assert (index.sort_key, index.projection, index.non_key_attributes) == (None, "ALL", ())

@@ -2,12 +2,14 @@
 
 CloudWatch cannot publish to a topic encrypted with the AWS-managed ``alias/aws/sns`` key, so the topic uses a
 customer-managed key whose policy lets ``cloudwatch.amazonaws.com`` use it, and a topic policy that lets CloudWatch
-publish (from this account only) beside the TLS-only deny.
+publish (from this account only) beside the TLS-only deny. The key's alias is derived from the component's name,
+so a stack may hold several alarm topics.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 import pulumi
@@ -15,10 +17,10 @@ import pulumi_aws as aws
 
 from serverless_patterns.internals.naming import physical_name
 from serverless_patterns.internals.policies import deny_insecure_transport, resource_policy, service_may
-from serverless_patterns.internals.runtime import current_account
-from serverless_patterns.internals.validation import Problems
+from serverless_patterns.internals.runtime import current_account, current_partition
+from serverless_patterns.internals.settings import resolve, setting
 
-__all__ = ["EMAIL_PATTERN", "KEY_ADMIN_ACTIONS", "AlarmTopic", "AlarmTopicArgs"]
+__all__ = ["EMAIL_PATTERN", "KEY_ADMIN_ACTIONS", "AlarmTopic", "AlarmTopicArgs", "AlarmTopicSettings"]
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
@@ -54,8 +56,27 @@ KEY_ADMIN_ACTIONS = [
 
 
 class AlarmTopicArgs(TypedDict):
-    email: NotRequired[str]  # [no subscription] confirmed by the recipient after deploy
-    key_deletion_window_days: NotRequired[int]  # [30] 7..30
+    """Arguments of :class:`AlarmTopic` (defaults and rules: :class:`AlarmTopicSettings`)."""
+
+    email: NotRequired[str]
+    key_deletion_window_days: NotRequired[int]
+
+
+def _email_problem(email: str) -> str | None:
+    return None if EMAIL_PATTERN.match(email) else f"{email!r} is not an e-mail address"
+
+
+@dataclass(frozen=True)
+class AlarmTopicSettings:
+    """:class:`AlarmTopicArgs` resolved."""
+
+    email: str | None = setting(
+        None,
+        check=_email_problem,
+        default_doc="no subscription",
+        doc="an e-mail subscription, confirmed by the recipient after deploy",
+    )
+    key_deletion_window_days: int = setting(30, low=7, high=30, doc="days a deleted key can still be restored")
 
 
 class AlarmTopic(pulumi.ComponentResource):
@@ -63,16 +84,11 @@ class AlarmTopic(pulumi.ComponentResource):
 
     topic_arn: pulumi.Output[str]
     key_arn: pulumi.Output[str]
+    settings: AlarmTopicSettings
 
     def __init__(self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-patterns:index:AlarmTopic", name, None, opts)
-        problems = Problems(f"AlarmTopic {name!r}")
-        if "email" in args:
-            problems.check(
-                bool(EMAIL_PATTERN.match(args["email"])), f"email {args['email']!r} is not an e-mail address"
-            )
-        problems.int_range("key_deletion_window_days", args.get("key_deletion_window_days", 30), 7, 30)
-        problems.raise_if_any()
+        settings = self.settings = resolve(AlarmTopicSettings, args, f"AlarmTopic {name!r}")
         child = pulumi.ResourceOptions(parent=self)
         account = current_account(self)
         same_account = {"StringEquals": {"aws:SourceAccount": account}}
@@ -81,13 +97,15 @@ class AlarmTopic(pulumi.ComponentResource):
             f"{name}-key",
             description="Encrypts the alarm topic; CloudWatch may use it to publish alarms.",
             enable_key_rotation=True,
-            deletion_window_in_days=args.get("key_deletion_window_days", 30),
+            deletion_window_in_days=settings.key_deletion_window_days,
             policy=resource_policy(
                 [
                     {
                         "Sid": "AccountAdministersKeyThroughIam",
                         "Effect": "Allow",
-                        "Principal": {"AWS": pulumi.Output.format("arn:aws:iam::{0}:root", account)},
+                        "Principal": {
+                            "AWS": pulumi.Output.format("arn:{0}:iam::{1}:root", current_partition(self), account)
+                        },
                         "Action": KEY_ADMIN_ACTIONS,
                         "Resource": "*",
                     },
@@ -103,7 +121,7 @@ class AlarmTopic(pulumi.ComponentResource):
             opts=child,
         )
         aws.kms.Alias(
-            f"{name}-key-alias", name=f"alias/{physical_name('alarms', 200)}", target_key_id=key.key_id, opts=child
+            f"{name}-key-alias", name=f"alias/{physical_name(name, 250)}", target_key_id=key.key_id, opts=child
         )
         topic = aws.sns.Topic(name, kms_master_key_id=key.arn, opts=child)
         aws.sns.TopicPolicy(
@@ -123,9 +141,9 @@ class AlarmTopic(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        if "email" in args:
+        if settings.email is not None:
             aws.sns.TopicSubscription(
-                f"{name}-email", topic=topic.arn, protocol="email", endpoint=args["email"], opts=child
+                f"{name}-email", topic=topic.arn, protocol="email", endpoint=settings.email, opts=child
             )
         self.topic_arn = topic.arn
         self.key_arn = key.arn

@@ -1,16 +1,19 @@
 """The function block: every Lambda in the project is built here.
 
 Role with an inline policy from explicit grants, log group ``/aws/lambda/<name>`` with retention created before the
-function, JSON logs, arm64, X-Ray Active, explicit memory and timeout, the pinned runtime with its Powertools layer,
-optional reserved concurrency and async invoke config, and alarms on Errors, Throttles and p99 Duration.
+function, JSON logs, X-Ray Active, explicit memory and timeout, python3.13 on arm64 by default with the Powertools
+layer AWS publishes for that runtime and architecture (read from its public SSM parameter, so it follows the
+provider's region and partition), optional reserved concurrency, async invoke config, VPC and extra layers, and
+alarms on Errors, Throttles and p99 Duration.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -20,6 +23,7 @@ from serverless_patterns.internals.archive import build_archive, default_handler
 from serverless_patterns.internals.iam import (
     STAR_RESOURCE_ACTIONS,
     Grant,
+    GrantSettings,
     grant,
     grant_problems,
     policy_document,
@@ -29,76 +33,231 @@ from serverless_patterns.internals.naming import physical_name
 from serverless_patterns.internals.roles import service_role
 from serverless_patterns.internals.runtime import (
     ARCHITECTURE,
+    ARCHITECTURES,
     LAMBDA_RUNTIME,
+    RUNTIMES,
     current_account,
+    current_partition,
     current_region,
     powertools_layer_arn,
 )
-from serverless_patterns.internals.validation import LOG_LEVELS, Problems
+from serverless_patterns.internals.settings import setting, settings_problems, typed_settings
+from serverless_patterns.internals.validation import LOG_LEVELS, LOG_RETENTION_DAYS, ArgumentError
 
 __all__ = [
+    "DEFAULT_TIMEOUT_SECONDS",
     "AsyncInvokeConfig",
+    "AsyncInvokeSettings",
     "Function",
+    "FunctionAlarmSettings",
     "FunctionAlarms",
     "FunctionArgs",
+    "FunctionSettings",
+    "FunctionVpc",
+    "FunctionVpcSettings",
     "component_function_args",
     "function_problems",
 ]
 
+Runtime = Literal["python3.13", "python3.12"]
+Architecture = Literal["arm64", "x86_64"]
+
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _RESERVED_ENV_PREFIXES = ("AWS_", "POWERTOOLS_", "_X_AMZN", "LAMBDA_")
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MAX_LAYERS = 5  # per function, Lambda's limit
+_UNRESERVED = -1  # reserved_concurrent_executions meaning "no reservation"
 
 
 class AsyncInvokeConfig(TypedDict):
     """How Lambda retries an asynchronous invocation of this function and where a failed event goes."""
 
-    max_retry_attempts: int  # 0..2
-    max_event_age_seconds: int  # 60..21600
+    max_retry_attempts: int
+    max_event_age_seconds: int
     on_failure_queue_arn: NotRequired[pulumi.Input[str]]
 
 
 class FunctionAlarms(TypedDict, total=False):
-    """Alarm thresholds of one function (defaults in brackets)."""
+    """Alarm thresholds of one function (defaults: :class:`FunctionAlarmSettings`)."""
 
-    errors_threshold: int  # Errors summed over 1 minute [1]
-    throttles_threshold: int  # Throttles summed over 5 minutes [1]
-    duration_ratio: float  # p99 Duration over 5 minutes vs. the timeout [0.9]
+    errors_threshold: int
+    throttles_threshold: int
+    duration_ratio: float
+
+
+class FunctionVpc(TypedDict):
+    """The subnets and security groups of the network interfaces through which the function reaches a VPC."""
+
+    subnet_ids: list[pulumi.Input[str]]
+    security_group_ids: list[pulumi.Input[str]]
 
 
 class FunctionArgs(TypedDict):
-    """Arguments of :class:`Function`. ``handler_package`` is a folder under ``handlers/``; ``handler`` is
-    ``module.function`` inside it."""
+    """Arguments of :class:`Function` (defaults and rules: :class:`FunctionSettings`). ``handler_package`` is a
+    folder under ``handlers/``; ``handler`` is ``module.function`` inside it."""
 
     handler_package: str
     handler: str
     alarm_topic_arn: pulumi.Input[str]
-    memory_mb: NotRequired[int]  # [256] 128..10240
-    timeout_seconds: NotRequired[int]  # [30] 1..900
+    memory_mb: NotRequired[int]
+    timeout_seconds: NotRequired[int]
     grants: NotRequired[list[Grant]]
     environment: NotRequired[dict[str, pulumi.Input[str]]]
-    log_retention_days: NotRequired[int]  # [30]
-    log_level: NotRequired[str]  # [INFO]
-    service_name: NotRequired[str]  # [the component name]
-    metrics_namespace: NotRequired[str]  # [the Pulumi project name]
-    reserved_concurrency: NotRequired[int]  # [none]
+    log_retention_days: NotRequired[int]
+    log_level: NotRequired[str]
+    service_name: NotRequired[str]
+    metrics_namespace: NotRequired[str]
+    reserved_concurrency: NotRequired[int]
     async_config: NotRequired[AsyncInvokeConfig]
     alarms: NotRequired[FunctionAlarms]
-    function_name: NotRequired[str]  # [<project>-<stack>-<name>]
-    handlers_root: NotRequired[str]  # [handlers/ of the Pulumi project (the working folder)] holding handler_package
+    function_name: NotRequired[str]
+    handlers_root: NotRequired[str]
     description: NotRequired[str]
+    runtime: NotRequired[Runtime]
+    architecture: NotRequired[Architecture]
+    layers: NotRequired[list[pulumi.Input[str]]]
+    powertools_layer_arn: NotRequired[pulumi.Input[str] | Literal[False]]
+    vpc: NotRequired[FunctionVpc]
 
 
-DEFAULT_MEMORY_MB = 256
-DEFAULT_TIMEOUT_SECONDS = 30
-DEFAULT_LOG_RETENTION_DAYS = 30
-DEFAULT_DURATION_RATIO = 0.9
+def _ratio_problem(ratio: float) -> str | None:
+    return None if 0 < ratio <= 1 else f"must be in (0, 1], got {ratio}"
+
+
+def _ids_problem(prefix: str, most: int, kind: str) -> Callable[[tuple[Any, ...]], str | None]:
+    def problem(ids: tuple[Any, ...]) -> str | None:
+        if not 1 <= len(ids) <= most:
+            return f"must name 1 to {most} {kind} ids, got {len(ids)}"
+        wrong = [i for i in ids if isinstance(i, str) and not i.startswith(prefix)]
+        return f"must hold ids starting with {prefix!r}, got {wrong[0]!r}" if wrong else None
+
+    return problem
+
+
+def _function_name_problem(name: str) -> str | None:
+    return None if _FUNCTION_NAME.match(name) else f"must be 1 to 64 letters, digits, '-' or '_'; got {name!r}"
+
+
+def _powertools_problem(layer: object) -> str | None:
+    return "must be an ARN, or false for no layer; got True" if layer is True else None
+
+
+@dataclass(frozen=True)
+class AsyncInvokeSettings:
+    """:class:`AsyncInvokeConfig` resolved."""
+
+    max_retry_attempts: int = setting(low=0, high=2, doc="Lambda's retries of a failed asynchronous invocation")
+    max_event_age_seconds: int = setting(low=60, high=21600, doc="how long an event may wait to be processed")
+    on_failure_queue_arn: pulumi.Input[str] | None = setting(
+        None, arn=True, doc="where a failed event goes; the role gets `sqs:SendMessage` on exactly it"
+    )
+
+
+@dataclass(frozen=True)
+class FunctionAlarmSettings:
+    """:class:`FunctionAlarms` resolved: the thresholds of the function's three alarms."""
+
+    errors_threshold: int = setting(1, low=1, high=1_000_000, doc="Errors summed over 1 minute")
+    throttles_threshold: int = setting(1, low=1, high=1_000_000, doc="Throttles summed over 5 minutes")
+    duration_ratio: float = setting(
+        0.9, check=_ratio_problem, doc="p99 Duration over 5 minutes as a fraction of the timeout, in (0, 1]"
+    )
+
+
+@dataclass(frozen=True)
+class FunctionVpcSettings:
+    """:class:`FunctionVpc` resolved."""
+
+    subnet_ids: tuple[pulumi.Input[str], ...] = setting(
+        check=_ids_problem("subnet-", 16, "subnet"),
+        doc="1 to 16 `subnet-` ids; private subnets need a NAT gateway or VPC endpoints for the AWS APIs called",
+    )
+    security_group_ids: tuple[pulumi.Input[str], ...] = setting(
+        check=_ids_problem("sg-", 5, "security group"), doc="1 to 5 `sg-` ids"
+    )
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """:class:`FunctionArgs` resolved: every default and rule of the function block."""
+
+    handler_package: str = setting(doc="folder under `handlers/`; the archive holds it and `handler_runtime/`")
+    handler: str = setting(doc="`module.function` inside the package (Lambda handler `<package>.<module>.<function>`)")
+    alarm_topic_arn: pulumi.Input[str] = setting(arn=True, doc="every alarm notifies it")
+    memory_mb: int = setting(256, low=128, high=10240)
+    timeout_seconds: int = setting(30, low=1, high=900)
+    grants: tuple[GrantSettings, ...] = setting(
+        (),
+        doc='`{"actions": [...], "resources": [...], "reason"?: str}`; Resource `*` only for actions without '
+        "resource scope, with a reason",
+    )
+    environment: Mapping[str, pulumi.Input[str]] | None = setting(
+        None, default_doc="{}", doc="`AWS_*`, `POWERTOOLS_*`, `LAMBDA_*` are reserved"
+    )
+    log_retention_days: int = setting(30, choices=tuple(sorted(LOG_RETENTION_DAYS)))
+    log_level: str = setting(
+        "INFO",
+        choices=LOG_LEVELS,
+        doc=f"{', '.join(LOG_LEVELS)} (Lambda's application log level and Powertools')",
+    )
+    service_name: str | None = setting(None, default_doc="the component name", doc="`POWERTOOLS_SERVICE_NAME`")
+    metrics_namespace: str | None = setting(
+        None, default_doc="the Pulumi project", doc="`POWERTOOLS_METRICS_NAMESPACE`"
+    )
+    reserved_concurrency: int | None = setting(None, low=1, high=10000)
+    async_config: AsyncInvokeSettings | None = setting(None, doc="retries and on-failure destination, below")
+    alarms: FunctionAlarmSettings = setting(FunctionAlarmSettings(), default_doc="below", doc="thresholds, below")
+    function_name: str | None = setting(
+        None,
+        check=_function_name_problem,
+        default_doc="`<project>-<stack>-<name>`",
+        doc="the default is shortened with a stable hash beyond 64 characters",
+    )
+    handlers_root: str | None = setting(
+        None,
+        default_doc="this project's `handlers/`",
+        doc="where `handler_package` lives, for projects that import the components",
+    )
+    description: str | None = setting(None, default_doc="`<package>.<handler>`")
+    runtime: str = setting(LAMBDA_RUNTIME, choices=RUNTIMES)
+    architecture: str = setting(ARCHITECTURE, choices=ARCHITECTURES)
+    layers: tuple[pulumi.Input[str], ...] = setting(
+        (), arn=True, doc="more layer ARNs, after the Powertools layer (Lambda takes 5 in all)"
+    )
+    powertools_layer_arn: pulumi.Input[str] | bool | None = setting(
+        None,
+        arn=True,
+        check=_powertools_problem,
+        default_doc="the one AWS publishes",
+        doc="read from SSM `/aws/service/powertools/python/<architecture>/<runtime>/<version>` in the provider's "
+        "region; an ARN to use another, `False` for none",
+    )
+    vpc: FunctionVpcSettings | None = setting(
+        None,
+        doc="`{subnet_ids, security_group_ids}`, below; the role gets the network interface actions Lambda needs",
+    )
+
+
+#: The default timeout, for patterns that size their own timeouts around their functions'.
+DEFAULT_TIMEOUT_SECONDS: int = FunctionSettings.timeout_seconds
 XRAY_WRITE = star_grant(
     ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], STAR_RESOURCE_ACTIONS["xray:PutTraceSegments"]
 )
-
+#: What Lambda does with the role of a VPC function: create, find and delete its network interfaces.
+VPC_NETWORK_INTERFACES = star_grant(
+    [
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    ],
+    STAR_RESOURCE_ACTIONS["ec2:CreateNetworkInterface"],
+)
 
 _PER_FUNCTION_FIELDS = ("memory_mb", "timeout_seconds", "reserved_concurrency")
 _COMPONENT_WIDE_FIELDS = ("log_retention_days", "log_level", "metrics_namespace", "handlers_root")
+_ESCAPE_HATCH_FIELDS = ("runtime", "architecture", "layers", "powertools_layer_arn", "vpc")
 
 
 def component_function_args(
@@ -111,7 +270,8 @@ def component_function_args(
 
     ``spec`` is the pattern's per-function argument (handler, memory, timeout, grants, environment, ...),
     ``component`` the pattern's own arguments (alarm topic, log settings, handlers root). The pattern's grants and
-    environment come first, the caller's are added to them.
+    environment come first, the caller's are added to them. The escape hatches (runtime, architecture, layers,
+    powertools_layer_arn, vpc) are taken from the component, and the spec overrides them, when present.
     """
     function: FunctionArgs = {
         "handler_package": spec.get("handler_package", ""),
@@ -126,39 +286,64 @@ def component_function_args(
     for key in _COMPONENT_WIDE_FIELDS:
         if key in component:
             function[key] = component[key]  # type: ignore[literal-required]
+    for key in _ESCAPE_HATCH_FIELDS:
+        for source in (component, spec):
+            if key in source:
+                function[key] = source[key]  # type: ignore[literal-required]
     return function
 
 
-def function_problems(name: str, args: FunctionArgs) -> list[str]:
-    """Every problem of ``args`` (used by :class:`Function` and by components that validate early)."""
-    p = Problems(name)
-    root = Path(args.get("handlers_root") or default_handlers_root())
-    p.extend(handler_problems(args.get("handler_package", ""), args.get("handler", ""), root))
-    p.int_range("memory_mb", args.get("memory_mb", DEFAULT_MEMORY_MB), 128, 10240)
-    p.int_range("timeout_seconds", args.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS), 1, 900)
-    p.log_retention("log_retention_days", args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS))
-    p.one_of("log_level", args.get("log_level", "INFO"), LOG_LEVELS)
-    if "reserved_concurrency" in args:
-        p.int_range("reserved_concurrency", args["reserved_concurrency"], 1, 10000)
-    p.extend(grant_problems(args.get("grants", [])))
-    for key in args.get("environment", {}):
+def _handlers_root(settings: FunctionSettings) -> Path:
+    return Path(settings.handlers_root or default_handlers_root())
+
+
+def _handler_problems(settings: FunctionSettings) -> list[str]:
+    return handler_problems(settings.handler_package, settings.handler, _handlers_root(settings))
+
+
+def _environment_problems(settings: FunctionSettings) -> list[str]:
+    problems: list[str] = []
+    for key in settings.environment or {}:
         if not _ENV_NAME.match(key):
-            p.add(f"environment variable {key!r} is not a valid name")
+            problems.append(f"environment variable {key!r} is not a valid name")
         elif key.startswith(_RESERVED_ENV_PREFIXES):
-            p.add(f"environment variable {key!r} is reserved (AWS_*, POWERTOOLS_*, LAMBDA_* are set by the block)")
-    if "async_config" in args:
-        config = args["async_config"]
-        p.int_range("async_config.max_retry_attempts", config.get("max_retry_attempts"), 0, 2)
-        p.int_range("async_config.max_event_age_seconds", config.get("max_event_age_seconds"), 60, 21600)
-    alarms = args.get("alarms", {})
-    p.int_range("alarms.errors_threshold", alarms.get("errors_threshold", 1), 1, 1_000_000)
-    p.int_range("alarms.throttles_threshold", alarms.get("throttles_threshold", 1), 1, 1_000_000)
-    ratio = alarms.get("duration_ratio", DEFAULT_DURATION_RATIO)
-    p.check(isinstance(ratio, float | int) and 0 < ratio <= 1, f"alarms.duration_ratio must be in (0, 1], got {ratio}")
-    if "function_name" in args:
-        fname = args["function_name"]
-        p.check(bool(re.match(r"^[A-Za-z0-9_-]{1,64}$", fname)), f"function_name {fname!r} is not a valid name")
-    return p.items
+            problems.append(
+                f"environment variable {key!r} is reserved (AWS_*, POWERTOOLS_*, LAMBDA_* are set by the block)"
+            )
+    return problems
+
+
+def _grants_problems(settings: FunctionSettings) -> list[str]:
+    return grant_problems([g.as_grant() for g in settings.grants])
+
+
+def _layer_count_problems(settings: FunctionSettings) -> list[str]:
+    total = len(settings.layers) + (0 if settings.powertools_layer_arn is False else 1)
+    if total <= _MAX_LAYERS:
+        return []
+    return [f"layers: Lambda takes at most {_MAX_LAYERS} layers, the Powertools layer included; got {total}"]
+
+
+#: Rules across fields (or needing more than one problem per field), run on settings whose values have their types.
+_CROSS_FIELD_RULES: tuple[Callable[[FunctionSettings], list[str]], ...] = (
+    _handler_problems,
+    _environment_problems,
+    _grants_problems,
+    _layer_count_problems,
+)
+
+
+def _checked(args: Any) -> tuple[FunctionSettings | None, list[str]]:
+    settings, problems = settings_problems(FunctionSettings, args)
+    typed = settings or typed_settings(FunctionSettings, args)
+    if typed is not None:
+        problems += [problem for rule in _CROSS_FIELD_RULES for problem in rule(typed)]
+    return (settings if not problems else None), problems
+
+
+def function_problems(name: str, args: FunctionArgs) -> list[str]:
+    """Every problem of ``args`` (for patterns that validate the functions they will build, before building)."""
+    return _checked(args)[1]
 
 
 class Function(pulumi.ComponentResource):
@@ -170,88 +355,99 @@ class Function(pulumi.ComponentResource):
     role_name: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
     timeout_seconds: int
+    settings: FunctionSettings
 
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-patterns:index:Function", name, None, opts)
-        problems = Problems(f"Function {name!r}")
-        problems.extend(function_problems(name, args))
-        problems.raise_if_any()
+        settings, problems = _checked(args)
+        if settings is None:
+            raise ArgumentError(f"Function {name!r}", problems or ["the arguments could not be read"])
+        self.settings = settings
 
         child = pulumi.ResourceOptions(parent=self)
-        timeout = args.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
-        self.timeout_seconds = timeout
-        fn_name = args.get("function_name") or physical_name(name)
-        log_level = args.get("log_level", "INFO")
-        region = current_region(self)
-        account = current_account(self)
+        self.timeout_seconds = settings.timeout_seconds
+        fn_name = settings.function_name or physical_name(name)
 
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/lambda/{fn_name}",
-            retention_in_days=args.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS),
-            opts=child,
+            f"{name}-logs", name=f"/aws/lambda/{fn_name}", retention_in_days=settings.log_retention_days, opts=child
         )
         log_stream_arn = pulumi.Output.format(
-            "arn:aws:logs:{0}:{1}:log-group:/aws/lambda/{2}:*", region, account, fn_name
+            "arn:{0}:logs:{1}:{2}:log-group:/aws/lambda/{3}:*",
+            current_partition(self),
+            current_region(self),
+            current_account(self),
+            fn_name,
         )
         grants: list[Grant] = [grant(["logs:CreateLogStream", "logs:PutLogEvents"], [log_stream_arn]), XRAY_WRITE]
-        async_config = args.get("async_config")
-        if async_config and "on_failure_queue_arn" in async_config:
+        if settings.vpc is not None:
+            grants.append(VPC_NETWORK_INTERFACES)
+        async_config = settings.async_config
+        if async_config is not None and async_config.on_failure_queue_arn is not None:
             # Lambda sends the failed event with the function's own role.
-            grants.append(grant(["sqs:SendMessage"], [async_config["on_failure_queue_arn"]]))
-        grants.extend(args.get("grants", []))
+            grants.append(grant(["sqs:SendMessage"], [async_config.on_failure_queue_arn]))
+        grants.extend(g.as_grant() for g in settings.grants)
 
         role = service_role(f"{name}-role", "lambda.amazonaws.com", f"Execution role of {fn_name}", self)
         policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy_document(grants), opts=child)
 
-        archive = build_archive(args["handler_package"], Path(args.get("handlers_root") or default_handlers_root()))
+        archive = build_archive(settings.handler_package, _handlers_root(settings))
+        handler = f"{settings.handler_package}.{settings.handler}"
         environment: dict[str, pulumi.Input[str]] = {
-            "POWERTOOLS_SERVICE_NAME": args.get("service_name", name),
-            "POWERTOOLS_METRICS_NAMESPACE": args.get("metrics_namespace", pulumi.get_project()),
-            "POWERTOOLS_LOG_LEVEL": log_level,
-            **args.get("environment", {}),
+            "POWERTOOLS_SERVICE_NAME": settings.service_name or name,
+            "POWERTOOLS_METRICS_NAMESPACE": settings.metrics_namespace or pulumi.get_project(),
+            "POWERTOOLS_LOG_LEVEL": settings.log_level,
+            **(settings.environment or {}),
         }
+        vpc = settings.vpc
         function = aws.lambda_.Function(
             name,
             name=fn_name,
-            description=args.get("description", f"{args['handler_package']}.{args['handler']}"),
+            description=settings.description or handler,
             role=role.arn,
-            runtime=LAMBDA_RUNTIME,
-            architectures=[ARCHITECTURE],
-            handler=f"{args['handler_package']}.{args['handler']}",
+            runtime=settings.runtime,
+            architectures=[settings.architecture],
+            handler=handler,
             code=pulumi.FileArchive(str(archive.path)),
             source_code_hash=archive.sha256_b64,
-            memory_size=args.get("memory_mb", DEFAULT_MEMORY_MB),
-            timeout=timeout,
-            layers=[powertools_layer_arn(region)],
+            memory_size=settings.memory_mb,
+            timeout=settings.timeout_seconds,
+            layers=self._layers(settings) or None,
             tracing_config={"mode": "Active"},
             logging_config={
                 "log_format": "JSON",
                 "log_group": log_group.name,
-                "application_log_level": log_level,
+                "application_log_level": settings.log_level,
                 "system_log_level": "WARN",
             },
             environment={"variables": environment},
-            reserved_concurrent_executions=args.get("reserved_concurrency", -1),
+            vpc_config=(
+                {"subnet_ids": list(vpc.subnet_ids), "security_group_ids": list(vpc.security_group_ids)}
+                if vpc is not None
+                else None
+            ),
+            reserved_concurrent_executions=(
+                settings.reserved_concurrency if settings.reserved_concurrency is not None else _UNRESERVED
+            ),
+            # The policy first: Lambda checks the role's network interface actions when it creates a VPC function.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, policy]),
         )
 
-        if async_config:
+        if async_config is not None:
             destination: aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgsDict | None = (
-                {"on_failure": {"destination": async_config["on_failure_queue_arn"]}}
-                if "on_failure_queue_arn" in async_config
+                {"on_failure": {"destination": async_config.on_failure_queue_arn}}
+                if async_config.on_failure_queue_arn is not None
                 else None
             )
             aws.lambda_.FunctionEventInvokeConfig(
                 f"{name}-async",
                 function_name=function.name,
-                maximum_retry_attempts=async_config["max_retry_attempts"],
-                maximum_event_age_in_seconds=async_config["max_event_age_seconds"],
+                maximum_retry_attempts=async_config.max_retry_attempts,
+                maximum_event_age_in_seconds=async_config.max_event_age_seconds,
                 destination_config=destination,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
 
-        self._alarms(name, function.name, timeout, args)
+        self._alarms(name, function.name, settings)
 
         self.function_name = function.name
         self.function_arn = function.arn
@@ -267,17 +463,29 @@ class Function(pulumi.ComponentResource):
             }
         )
 
-    def _alarms(self, name: str, function_name: pulumi.Output[str], timeout: int, args: FunctionArgs) -> None:
-        thresholds = args.get("alarms", {})
+    def _layers(self, settings: FunctionSettings) -> list[pulumi.Input[str]]:
+        """The Powertools layer (the one AWS publishes, unless given or refused), then the extra layers."""
+        chosen = settings.powertools_layer_arn
+        if chosen is None:
+            powertools = [powertools_layer_arn(self, settings.runtime, settings.architecture)]
+        elif isinstance(chosen, bool):  # False: no layer (True is refused by the settings)
+            powertools = []
+        else:
+            powertools = [chosen]
+        return [*powertools, *settings.layers]
+
+    def _alarms(self, name: str, function_name: pulumi.Output[str], settings: FunctionSettings) -> None:
+        thresholds = settings.alarms
+        timeout = settings.timeout_seconds
         dims: dict[str, pulumi.Input[str]] = {"FunctionName": function_name}
-        topic = args["alarm_topic_arn"]
+        topic = settings.alarm_topic_arn
         metric_alarm(
             f"{name}-errors",
             AlarmSpec(
                 "AWS/Lambda",
                 "Errors",
                 dims,
-                thresholds.get("errors_threshold", 1),
+                thresholds.errors_threshold,
                 "Function errors (each failed invocation, including retried ones).",
             ),
             topic,
@@ -289,14 +497,14 @@ class Function(pulumi.ComponentResource):
                 "AWS/Lambda",
                 "Throttles",
                 dims,
-                thresholds.get("throttles_threshold", 1),
+                thresholds.throttles_threshold,
                 "Invocations throttled by concurrency limits.",
                 period_seconds=300,
             ),
             topic,
             self,
         )
-        ratio = thresholds.get("duration_ratio", DEFAULT_DURATION_RATIO)
+        ratio = thresholds.duration_ratio
         metric_alarm(
             f"{name}-duration",
             AlarmSpec(

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
+from serverless_patterns.internals.settings import setting
+
 __all__ = [
     "STAR_RESOURCE_ACTIONS",
     "Grant",
+    "GrantSettings",
     "grant",
     "grant_problems",
     "idempotency_grant",
@@ -41,6 +45,17 @@ STAR_RESOURCE_ACTIONS: Mapping[str, str] = {
     "logs:DescribeResourcePolicies": "vended log delivery (Step Functions logging) has no resource-level scope",
     "logs:DescribeLogGroups": "vended log delivery (Step Functions logging) has no resource-level scope",
     "cloudwatch:PutMetricData": "PutMetricData has no resource-level scope (restrict with cloudwatch:namespace)",
+    **dict.fromkeys(
+        (
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+        ),
+        "Lambda manages a VPC function's network interfaces with its role: the interfaces do not exist before "
+        "Lambda creates them, and DescribeNetworkInterfaces has no resource-level scope",
+    ),
 }
 
 
@@ -50,6 +65,21 @@ class Grant(TypedDict):
     actions: list[str]
     resources: list[pulumi.Input[str]]
     reason: NotRequired[str]
+
+
+@dataclass(frozen=True)
+class GrantSettings:
+    """A :class:`Grant` read into settings (its types); :func:`grant_problems` judges its actions and resources."""
+
+    actions: tuple[str, ...] = setting(doc="each `service:Action`, no wildcards")
+    resources: tuple[pulumi.Input[str], ...] = setting(doc="exact ARNs; `*` only for actions without resource scope")
+    reason: str | None = setting(None, doc="why, when a resource is `*`")
+
+    def as_grant(self) -> Grant:
+        granted: Grant = {"actions": list(self.actions), "resources": list(self.resources)}
+        if self.reason is not None:
+            granted["reason"] = self.reason
+        return granted
 
 
 def grant(actions: Sequence[str], resources: Sequence[pulumi.Input[str]]) -> Grant:

@@ -1,9 +1,10 @@
-"""The pinned Lambda runtime and the Powertools layer that matches the pinned aws-lambda-powertools release.
+"""The Lambda runtimes, the Powertools layer that matches the pinned aws-lambda-powertools release, and the
+provider's region, partition and account.
 
-The pip pin in requirements.txt and ``POWERTOOLS_VERSION`` move together with ``POWERTOOLS_LAYER_VERSION``
+The layer is not hard-coded: AWS publishes each release's layer ARN per region, runtime and architecture as the
+public SSM parameter ``/aws/service/powertools/python/<architecture>/<runtime>/<version>``, so the function block
+reads it for the provider's region. ``POWERTOOLS_VERSION`` and the pip pin in requirements.txt move together
 (tests/unit/test_runtime_pins.py fails when they drift). The layer ships pydantic and the X-Ray SDK.
-Check a layer version's contents with ``aws lambda get-layer-version-by-arn --arn <arn>``: its Description
-ends with the Powertools version.
 """
 
 from __future__ import annotations
@@ -13,35 +14,37 @@ import pulumi_aws as aws
 
 __all__ = [
     "ARCHITECTURE",
+    "ARCHITECTURES",
     "LAMBDA_RUNTIME",
-    "POWERTOOLS_LAYER_ACCOUNT",
-    "POWERTOOLS_LAYER_NAME",
-    "POWERTOOLS_LAYER_VERSION",
     "POWERTOOLS_VERSION",
+    "RUNTIMES",
     "current_account",
     "current_partition",
     "current_region",
     "powertools_layer_arn",
+    "powertools_layer_parameter",
 ]
 
-LAMBDA_RUNTIME = "python3.13"
-ARCHITECTURE = "arm64"
+#: The runtimes the handlers and the shared runtime are tested on; the first is the default.
+RUNTIMES = ("python3.13", "python3.12")
+ARCHITECTURES = ("arm64", "x86_64")
+LAMBDA_RUNTIME = RUNTIMES[0]
+ARCHITECTURE = ARCHITECTURES[0]
 POWERTOOLS_VERSION = "3.37.0"
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
-POWERTOOLS_LAYER_VERSION = 27
 
 
-def powertools_layer_arn(region: pulumi.Input[str], partition: pulumi.Input[str] = "aws") -> pulumi.Output[str]:
-    """The public Powertools layer ARN in ``region``."""
-    return pulumi.Output.format(
-        "arn:{0}:lambda:{1}:{2}:layer:{3}:{4}",
-        partition,
-        region,
-        POWERTOOLS_LAYER_ACCOUNT,
-        POWERTOOLS_LAYER_NAME,
-        POWERTOOLS_LAYER_VERSION,
+def powertools_layer_parameter(runtime: str, architecture: str) -> str:
+    """The public SSM parameter holding the layer ARN of the pinned Powertools release (never ``latest``, so a
+    deploy does not change the layer behind the pin)."""
+    return f"/aws/service/powertools/python/{architecture}/{runtime}/{POWERTOOLS_VERSION}"
+
+
+def powertools_layer_arn(parent: pulumi.Resource, runtime: str, architecture: str) -> pulumi.Output[str]:
+    """The Powertools layer ARN in the region (and partition) of the provider ``parent`` uses."""
+    parameter = aws.ssm.get_parameter_output(
+        name=powertools_layer_parameter(runtime, architecture), opts=pulumi.InvokeOutputOptions(parent=parent)
     )
+    return parameter.insecure_value  # a public String parameter: `value` would needlessly be a secret
 
 
 def current_region(parent: pulumi.Resource) -> pulumi.Output[str]:

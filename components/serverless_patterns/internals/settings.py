@@ -44,6 +44,7 @@ __all__ = [
     "resolve",
     "setting",
     "settings_problems",
+    "typed_settings",
 ]
 
 Settings = TypeVar("Settings")
@@ -122,8 +123,9 @@ def _type_name(annotation: Any) -> str:
     )
 
 
-def _convert(value: Any, annotation: Any, where: str, problems: list[str]) -> Any:
-    """``value`` checked against ``annotation`` (and converted: lists to tuples, mappings to nested settings)."""
+def _convert(value: Any, annotation: Any, where: str, problems: list[str], rules: bool = True) -> Any:
+    """``value`` checked against ``annotation`` (and converted: lists to tuples, mappings to nested settings);
+    ``rules`` False checks types only (nested settings skip their rules and unknown keys)."""
     origin = get_origin(annotation)
     if annotation is Any:
         return value
@@ -137,7 +139,7 @@ def _convert(value: Any, annotation: Any, where: str, problems: list[str]) -> An
             if option is type(None) or get_origin(option) is pulumi.Output:
                 continue
             if _accepts(value, option):
-                return _convert(value, option, where, problems)
+                return _convert(value, option, where, problems, rules)
         problems.append(f"{where} must be {_type_name(annotation)}, got {_shown(value)}")
         return value
     if origin in (list, tuple):
@@ -145,18 +147,20 @@ def _convert(value: Any, annotation: Any, where: str, problems: list[str]) -> An
             problems.append(f"{where} must be a list, got {_shown(value)}")
             return ()
         (item_type, *_rest) = get_args(annotation) or (Any,)
-        return tuple(_convert(item, item_type, f"{where}[{i}]", problems) for i, item in enumerate(value))
+        return tuple(_convert(item, item_type, f"{where}[{i}]", problems, rules) for i, item in enumerate(value))
     if origin in (dict, Mapping):
         if not isinstance(value, Mapping):
             problems.append(f"{where} must be a mapping, got {_shown(value)}")
             return {}
         key_type, value_type = get_args(annotation) or (Any, Any)
         return {
-            _convert(k, key_type, f"{where} key", problems): _convert(v, value_type, f"{where}[{k!r}]", problems)
+            _convert(k, key_type, f"{where} key", problems, rules): _convert(
+                v, value_type, f"{where}[{k!r}]", problems, rules
+            )
             for k, v in value.items()
         }
     if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
-        return _resolve_into(annotation, value, where, problems)
+        return _resolve_into(annotation, value, where, problems, rules)
     if not _accepts(value, annotation):
         problems.append(f"{where} must be {_type_name(annotation)}, got {_shown(value)}")
     return float(value) if annotation is float and isinstance(value, int) else value
@@ -204,8 +208,12 @@ def _check_rule(value: Any, rule: SettingRule, where: str, problems: list[str]) 
         numeric and rule.high is not None and value > rule.high
     ):
         problems.append(f"{where} must be between {_num(rule.low)} and {_num(rule.high)}, got {value}")
-    if rule.arn and isinstance(value, str) and not ARN_PATTERN.match(value):
-        problems.append(f"{where} must be an ARN (arn:<partition>:<service>:...), got {_shown(value)}")
+    if rule.arn:  # a string, or each string of a list
+        items = enumerate(value) if isinstance(value, tuple) else [(None, value)]
+        for i, item in items:
+            if isinstance(item, str) and not ARN_PATTERN.match(item):
+                at = where if i is None else f"{where}[{i}]"
+                problems.append(f"{at} must be an ARN (arn:<partition>:<service>:...), got {_shown(item)}")
     if rule.check is not None:
         problem = rule.check(value)
         if problem:
@@ -225,7 +233,9 @@ def _hints(cls: type[Any]) -> dict[str, Any]:
     return typing.get_type_hints(cls, localns=names)
 
 
-def _resolve_into(cls: type[Settings], args: Any, where: str, problems: list[str]) -> Settings | None:
+def _resolve_into(
+    cls: type[Settings], args: Any, where: str, problems: list[str], rules: bool = True
+) -> Settings | None:
     prefix = f"{where}." if where else ""
     if not isinstance(args, Mapping):
         problems.append(f"{where or 'args'} must be a mapping of arguments, got {_shown(args)}")
@@ -233,7 +243,7 @@ def _resolve_into(cls: type[Settings], args: Any, where: str, problems: list[str
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     hints = _hints(cls)
     for key in args:
-        if key not in fields:
+        if rules and key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(fields))})"
             problems.append(f"unknown argument {prefix + str(key)!r}{hint}")
@@ -247,8 +257,8 @@ def _resolve_into(cls: type[Settings], args: Any, where: str, problems: list[str
             continue
         value = args[name]
         before = len(problems)
-        converted = _convert(value, hints[name], f"{prefix}{name}", problems)
-        if len(problems) == before:
+        converted = _convert(value, hints[name], f"{prefix}{name}", problems, rules)
+        if rules and len(problems) == before:
             _check_rule(converted, _rule(field), f"{prefix}{name}", problems)
         values[name] = converted
     if not complete:
@@ -265,6 +275,15 @@ def settings_problems(cls: type[Settings], args: Any, where: str = "") -> tuple[
     problems: list[str] = []
     resolved = _resolve_into(cls, args, where, problems)
     return (resolved if not problems else None), problems
+
+
+def typed_settings(cls: type[Settings], args: Any) -> Settings | None:
+    """The settings from ``args`` when every value has its declared type, even if some break their rules (a range,
+    a choice, an ARN, a check) or ``args`` holds unknown keys; None otherwise. A component's cross-field rules run
+    on them beside :func:`settings_problems`, so that every problem is reported at once."""
+    problems: list[str] = []
+    resolved = _resolve_into(cls, args, "", problems, rules=False)
+    return resolved if not problems else None
 
 
 def resolve(cls: type[Settings], args: Any, subject: str) -> Settings:
