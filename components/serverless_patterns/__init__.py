@@ -6,7 +6,15 @@ from serverless_patterns.blocks.queue import FailureQueue, FailureQueueArgs, Que
 from serverless_patterns.blocks.table import GlobalIndex, KeyAttribute, Table, TableArgs
 from serverless_patterns.internals.iam import Grant, grant, idempotency_grant, kms_use_grant, star_grant
 from serverless_patterns.internals.validation import ArgumentError
-from serverless_patterns.patterns.cqrs import CommandHandler, Cqrs, CqrsArgs, Projection, ReadModel, WriteTable
+from serverless_patterns.patterns.cqrs import (
+    CommandHandler,
+    Cqrs,
+    CqrsArgs,
+    ExistingWriteTable,
+    Projection,
+    ReadModel,
+    WriteTable,
+)
 from serverless_patterns.patterns.fanout import FanOut, FanOutArgs, FanOutSubscriber, SubscriberOutputs
 from serverless_patterns.patterns.saga import Saga, SagaArgs, SagaHandler, SagaRetry, SagaStep, state_machine_arn_for
 from serverless_patterns.patterns.scheduled_job import ScheduledJob, ScheduledJobArgs
@@ -19,6 +27,7 @@ __all__ = [
     "CommandHandler",
     "Cqrs",
     "CqrsArgs",
+    "ExistingWriteTable",
     "FailureQueue",
     "FailureQueueArgs",
     "FanOut",
