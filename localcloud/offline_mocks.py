@@ -2,7 +2,7 @@
 
 Used by ``python -m localcloud plan`` and by the unit tests. Mocks never auto-name, so a resource without an
 explicit name is named after its logical name; ARNs, URLs and stream ARNs are built from the stack's region and
-a fixed account id.
+a fixed account id, in the region's partition (aws-cn for China, aws-us-gov for GovCloud).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ _ARN_FORMATS: dict[str, tuple[str, str]] = {
     "aws:scheduler/scheduleGroup:ScheduleGroup": ("scheduler", "schedule-group/{name}"),
 }
 _GLOBAL_SERVICES = {"iam"}
+_PARTITIONS = {"cn-": ("aws-cn", "amazonaws.com.cn"), "us-gov-": ("aws-us-gov", "amazonaws.com")}
 
 
 class OfflineMocks(pulumi.runtime.Mocks):
@@ -40,10 +41,13 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = "us-east-1", account_id: str = ACCOUNT_ID) -> None:
         self.region = region
         self.account_id = account_id
+        self.partition, self.dns_suffix = next(
+            (found for prefix, found in _PARTITIONS.items() if region.startswith(prefix)), ("aws", "amazonaws.com")
+        )
 
     def arn(self, service: str, resource: str) -> str:
         region = "" if service in _GLOBAL_SERVICES else self.region
-        return f"arn:aws:{service}:{region}:{self.account_id}:{resource}"
+        return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state: dict[str, Any] = dict(args.inputs)
@@ -95,5 +99,5 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 "description": self.region,
             }
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+            return {"partition": self.partition, "dnsSuffix": self.dns_suffix, "id": self.partition}
         return {}
