@@ -9,6 +9,8 @@ import pulumi
 import pytest
 from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, assert_args_match_settings, iam_findings, statements
 
+from localcloud.offline_mocks import OfflineMocks
+from localcloud.program import run_declarations
 from serverless_patterns import (
     ArgumentError,
     CommandHandler,
@@ -444,3 +446,14 @@ def test_existing_write_table_identifiers_are_checked(declare, existing: dict[st
     with pytest.raises(ArgumentError) as caught:
         declare(lambda: Cqrs("w", without_write_table(existing_write_table=existing)))
     assert caught.value.problems == [problem]
+
+
+def test_every_arn_the_component_wires_is_in_the_providers_partition():
+    run = run_declarations(OfflineMocks(region="cn-north-1"), lambda: Cqrs("w", cqrs_args()))
+    mapping = run.named("w-summarise-mapping").inputs
+    assert mapping["eventSourceArn"].startswith("arn:aws-cn:dynamodb:cn-north-1:")
+    assert mapping["destinationConfig"]["onFailure"]["destinationArn"].startswith("arn:aws-cn:sqs:cn-north-1:")
+    place = policy_of(run, "w-place")
+    projection = policy_of(run, "w-summarise-projection")
+    wired = [place["dynamodb:PutItem"], projection["dynamodb:GetRecords"], projection["dynamodb:PutItem"]]
+    assert all(str(arn).startswith("arn:aws-cn:dynamodb:cn-north-1:") for arn in wired), wired
