@@ -181,7 +181,7 @@ def _at_least_one_projection(projections: tuple[ProjectionSettings, ...]) -> str
     return None if projections else "must hold at least one projection"
 
 
-KEY_DOC = '`{"name": ..., "type": "S" | "N" | "B"}`'
+KEY_DOC = '`{"name": ..., "type": "S" \\| "N" \\| "B"}`'  # the README's tables need their pipes escaped
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ class ExistingWriteTableSettings:
     stream_arn: pulumi.Input[str] = setting(
         arn=True,
         check=_stream_arn_problem,
-        doc="its stream, which must be NEW_AND_OLD_IMAGES (the component cannot check it before deploy)",
+        doc="its stream, which must be NEW_AND_OLD_IMAGES (above)",
     )
 
 

@@ -212,9 +212,7 @@ class SagaSettings:
         doc="at least the worst case of the retry budgets (every step, compensation and the final handler retried "
         "to the end), because a timed-out execution compensates nothing",
     )
-    execution_timeout_bound_seconds: int | None = setting(
-        None, low=1, doc="the timeout must be shorter (e.g. the order TTL)"
-    )
+    execution_timeout_bound_seconds: int | None = setting(None, doc="the timeout must be shorter (e.g. the order TTL)")
     compensation_retry: SagaRetrySettings = setting(
         SagaRetrySettings(), default_doc="the retry defaults", doc="for compensations and the final handler"
     )
