@@ -14,23 +14,21 @@ from localcloud.program import run_declarations
 from serverless_patterns import (
     ArgumentError,
     CommandHandler,
+    CommandHandlerSettings,
     Cqrs,
     CqrsArgs,
+    CqrsSettings,
     ExistingWriteTable,
+    ExistingWriteTableSettings,
     Projection,
+    ProjectionSettings,
     ReadModel,
+    ReadModelSettings,
     WriteTable,
+    WriteTableSettings,
     grant,
 )
 from serverless_patterns.internals.settings import resolve
-from serverless_patterns.patterns.cqrs import (
-    CommandHandlerSettings,
-    CqrsSettings,
-    ExistingWriteTableSettings,
-    ProjectionSettings,
-    ReadModelSettings,
-    WriteTableSettings,
-)
 
 EVENTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:events"
 STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/w-table/stream/2026-01-01T00:00:00.000"

@@ -19,16 +19,22 @@ from statelint.linter import Linter
 
 from localcloud.offline_mocks import OfflineMocks
 from localcloud.program import run_declarations
-from serverless_patterns import ArgumentError, Saga, SagaArgs, SagaHandler, SagaRetry, SagaStep, state_machine_arn_for
-from serverless_patterns.internals.runtime import current_account, current_partition, current_region
-from serverless_patterns.internals.settings import resolve
-from serverless_patterns.patterns.saga import (
+from serverless_patterns import (
+    ArgumentError,
+    Saga,
+    SagaArgs,
+    SagaHandler,
     SagaHandlerSettings,
+    SagaRetry,
     SagaRetrySettings,
     SagaSettings,
+    SagaStep,
     SagaStepSettings,
-    worst_case_seconds,
+    state_machine_arn_for,
 )
+from serverless_patterns.internals.runtime import current_account, current_partition, current_region
+from serverless_patterns.internals.settings import resolve
+from serverless_patterns.patterns.saga import worst_case_seconds
 from serverless_patterns.patterns.saga_definition import (
     TRANSIENT_ERRORS,
     HandlerPlan,
