@@ -73,8 +73,10 @@ for sku, count in sorted(settings.inventory.items()):
 
 # The checkout saga's ARN is known before it exists (its name is fixed), so fulfilment can start it
 # although the saga is declared below, after the orders table it writes.
-account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id
-checkout_state_machine_arn = state_machine_arn_for("checkout", settings.region, account_id)
+on_provider = pulumi.InvokeOutputOptions(provider=provider)
+account_id = aws.get_caller_identity_output(opts=on_provider).account_id
+partition = aws.get_partition_output(opts=on_provider).partition
+checkout_state_machine_arn = state_machine_arn_for("checkout", settings.region, account_id, partition)
 
 # Domain events fanned out to their subscribers, each with its own queue, DLQ and filter.
 BIG_ORDER_TOTAL = 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,16 @@ def policy(resource: RecordedResource, key: str = "policy") -> dict[str, Any]:
 
 def statements(resource: RecordedResource, key: str = "policy") -> list[dict[str, Any]]:
     return policy(resource, key)["Statement"]
+
+
+def assert_args_match_settings(args_type: type, settings_type: type) -> None:
+    """A public Args TypedDict offers exactly the fields of its settings, and requires exactly those with no default."""
+    from serverless_patterns.internals.settings import required_keys
+
+    fields = dataclasses.fields(settings_type)
+    assert list(args_type.__annotations__) == [f.name for f in fields]
+    required = {f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    assert required_keys(args_type) == required
 
 
 def alarms_by_metric(run: ProgramRun) -> dict[str, RecordedResource]:

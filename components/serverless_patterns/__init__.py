@@ -31,9 +31,34 @@ from serverless_patterns.internals.iam import (
     star_grant,
 )
 from serverless_patterns.internals.validation import ArgumentError
-from serverless_patterns.patterns.cqrs import CommandHandler, Cqrs, CqrsArgs, Projection, ReadModel, WriteTable
+from serverless_patterns.patterns.cqrs import (
+    CommandHandler,
+    CommandHandlerSettings,
+    Cqrs,
+    CqrsArgs,
+    CqrsSettings,
+    ExistingWriteTable,
+    ExistingWriteTableSettings,
+    Projection,
+    ProjectionSettings,
+    ReadModel,
+    ReadModelSettings,
+    WriteTable,
+    WriteTableSettings,
+)
 from serverless_patterns.patterns.fanout import FanOut, FanOutArgs, FanOutSubscriber, SubscriberOutputs
-from serverless_patterns.patterns.saga import Saga, SagaArgs, SagaHandler, SagaRetry, SagaStep, state_machine_arn_for
+from serverless_patterns.patterns.saga import (
+    Saga,
+    SagaArgs,
+    SagaHandler,
+    SagaHandlerSettings,
+    SagaRetry,
+    SagaRetrySettings,
+    SagaSettings,
+    SagaStep,
+    SagaStepSettings,
+    state_machine_arn_for,
+)
 from serverless_patterns.patterns.scheduled_job import ScheduledJob, ScheduledJobArgs
 
 __all__ = [
@@ -44,8 +69,12 @@ __all__ = [
     "AsyncInvokeConfig",
     "AsyncInvokeSettings",
     "CommandHandler",
+    "CommandHandlerSettings",
     "Cqrs",
     "CqrsArgs",
+    "CqrsSettings",
+    "ExistingWriteTable",
+    "ExistingWriteTableSettings",
     "FailureQueue",
     "FailureQueueArgs",
     "FanOut",
@@ -65,15 +94,21 @@ __all__ = [
     "KeyAttribute",
     "KeyAttributeSettings",
     "Projection",
+    "ProjectionSettings",
     "Queue",
     "QueueArgs",
     "QueueSender",
     "ReadModel",
+    "ReadModelSettings",
     "Saga",
     "SagaArgs",
     "SagaHandler",
+    "SagaHandlerSettings",
     "SagaRetry",
+    "SagaRetrySettings",
+    "SagaSettings",
     "SagaStep",
+    "SagaStepSettings",
     "ScheduledJob",
     "ScheduledJobArgs",
     "SubscriberOutputs",
@@ -81,6 +116,7 @@ __all__ = [
     "TableArgs",
     "TableSettings",
     "WriteTable",
+    "WriteTableSettings",
     "grant",
     "idempotency_grant",
     "kms_use_grant",

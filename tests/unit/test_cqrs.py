@@ -5,13 +5,36 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pulumi
 import pytest
-from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, iam_findings, statements
+from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, assert_args_match_settings, iam_findings, statements
 
-from serverless_patterns import ArgumentError, Cqrs, CqrsArgs, grant
+from localcloud.offline_mocks import OfflineMocks
+from localcloud.program import run_declarations
+from serverless_patterns import (
+    ArgumentError,
+    CommandHandler,
+    CommandHandlerSettings,
+    Cqrs,
+    CqrsArgs,
+    CqrsSettings,
+    ExistingWriteTable,
+    ExistingWriteTableSettings,
+    Projection,
+    ProjectionSettings,
+    ReadModel,
+    ReadModelSettings,
+    WriteTable,
+    WriteTableSettings,
+    grant,
+)
+from serverless_patterns.internals.settings import resolve
 
 EVENTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:events"
 STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/w-table/stream/2026-01-01T00:00:00.000"
+OWN_TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/ledger"
+OWN_STREAM = f"{OWN_TABLE}/stream/2025-06-01T00:00:00.000"
+EXISTING: ExistingWriteTable = {"table_name": "ledger", "table_arn": OWN_TABLE, "stream_arn": OWN_STREAM}
 
 
 def cqrs_args(**overrides: Any) -> CqrsArgs:
@@ -186,12 +209,8 @@ def test_overrides(declare):
     assert run.named("w-summarise-iterator-age").inputs["threshold"] == 5000
 
 
-def test_every_problem_is_reported_at_once(declare):
+def test_every_unreadable_or_out_of_range_field_is_reported_at_once(declare):
     bad = cqrs_args(
-        write_table={
-            "partition_key": {"name": "id", "type": "Z"},
-            "global_indexes": [{"name": "g", "partition_key": {"name": "id", "type": "N"}}],
-        },
         projections=[
             {"name": "no-handler"},
             {
@@ -202,33 +221,237 @@ def test_every_problem_is_reported_at_once(declare):
                 "max_record_age_seconds": -1,
                 "parallelization_factor": 11,
                 "batch_size": 0,
-                "read_models": ["ghost"],
                 "filter_patterns": [{}, {}, {}, {}, {}, {}],
             },
-            {"name": "bad-ranges", "handler_package": "sample", "handler": "app.handler"},
         ],
         read_models=[{"name": "Summary", "partition_key": {"name": "k", "type": "S"}}],
     )
     with pytest.raises(ArgumentError) as caught:
         declare(lambda: Cqrs("w", bad))
-    text = "\n".join(caught.value.problems)
-    for fragment in [
+    assert caught.value.problems == [
+        "projections[0].handler_package is required",
+        "projections[0].handler is required",
+        "projections[1].batch_size must be between 1 and 10000, got 0",
+        "projections[1].max_retry_attempts must be between 0 and 10000, got -1",
+        "projections[1].max_record_age_seconds must be between 60 and 72000, got -1",
+        "projections[1].parallelization_factor must be between 1 and 10, got 11",
+        "projections[1].filter_patterns must be at most 5 patterns, got 6",
+        "read_models[0].name must be lower-case letters, digits and '-', starting with a letter, at most 48 "
+        "characters; got 'Summary'",
+    ]
+
+
+def test_every_rule_across_fields_is_reported_at_once(declare):
+    bad = cqrs_args(
+        write_table={
+            "partition_key": {"name": "id", "type": "Z"},
+            "global_indexes": [{"name": "g", "partition_key": {"name": "id", "type": "N"}}],
+        },
+        command_handlers=[
+            {"name": "place", "handler_package": "sample", "handler": "app.handler", "timeout_seconds": 0}
+        ],
+        projections=[
+            {"name": "summarise", "handler_package": "sample", "handler": "app.handler", "read_models": ["ghost"]},
+            {"name": "summarise", "handler_package": "sample", "handler": "app.handler", "filter_patterns": [{}]},
+        ],
+        read_models=[
+            {"name": "summary", "partition_key": {"name": "k", "type": "S"}},
+            {"name": "summary", "partition_key": {"name": "k", "type": "S"}},
+            {"name": "table", "partition_key": {"name": "k", "type": "S"}},
+        ],
+    )
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Cqrs("w", bad))
+    assert caught.value.problems == [
         "write_table: partition_key.type must be one of S, N, B; got 'Z'",
         "write_table: global_indexes[0].partition_key: attribute 'id' is N here but Z in partition_key",
-        "read_models[0] (Summary): name must be lower-case",
-        "projections: duplicate name 'bad-ranges'",
-        "projections[0] (no-handler): a projection needs handler_package and handler",
-        "projections[1] (bad-ranges): max_retry_attempts must be between 0 and 10000, got -1",
-        "projections[1] (bad-ranges): max_record_age_seconds must be between 60 and 72000, got -1",
-        "projections[1] (bad-ranges): parallelization_factor must be between 1 and 10, got 11",
-        "projections[1] (bad-ranges): batch_size must be between 1 and 10000, got 0",
-        "projections[1] (bad-ranges): read_models: 'ghost' is not one of this component's read models",
-        "projections[1] (bad-ranges): filter_patterns: at most 5, got 6",
-        "projections[1] (bad-ranges): filter_patterns[0] must be a non-empty JSON object",
-    ]:
-        assert fragment in text, text
+        "read_models[2].name 'table' is the write table's: choose another",
+        "projections: duplicate name 'summarise'",
+        "read_models: duplicate name 'summary'",
+        "command_handlers[0]: timeout_seconds must be between 1 and 900, got 0",
+        "projections[0].read_models: 'ghost' is not one of this component's read models",
+        "projections[1].filter_patterns[0] must be a non-empty JSON object",
+    ]
 
 
 def test_at_least_one_projection(declare):
-    with pytest.raises(ArgumentError, match="projections: at least one projection is required"):
+    with pytest.raises(ArgumentError) as caught:
         declare(lambda: Cqrs("w", cqrs_args(projections=[])))
+    assert caught.value.problems == ["projections must hold at least one projection"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (None, "args must be a mapping of arguments, got None"),
+        ({k: v for k, v in cqrs_args().items() if k != "projections"}, "projections is required"),
+        (
+            cqrs_args(
+                projections=[{"name": "p", "handler_package": "sample", "handler": "app.handler", "batch_sise": 1}]
+            ),
+            "unknown argument 'projections[0].batch_sise' (did you mean 'batch_size'?)",
+        ),
+        (cqrs_args(read_modles=[]), "unknown argument 'read_modles' (did you mean 'read_models'?)"),
+        (
+            cqrs_args(projections={"name": "p", "handler_package": "sample", "handler": "app.handler"}),
+            "projections must be a list, got a mapping",
+        ),
+        (
+            cqrs_args(write_table=[{"name": "id", "type": "S"}]),
+            "write_table must be a mapping of arguments, got a list",
+        ),
+        (cqrs_args(deletion_protection="no"), "deletion_protection must be true or false, got 'no'"),
+        (
+            cqrs_args(alarm_topic_arn="alarms"),
+            "alarm_topic_arn must be an ARN (arn:<partition>:<service>:...), got 'alarms'",
+        ),
+        (
+            cqrs_args(write_table={"partition_key": {"name": "id", "type": "S"}, "kms_key_arn": "alias/mine"}),
+            "write_table.kms_key_arn must be an ARN (arn:<partition>:<service>:...), got 'alias/mine'",
+        ),
+        (
+            cqrs_args(write_table={"partition_key": {"name": "id"}}),
+            "write_table.partition_key.type is required",
+        ),
+    ],
+)
+def test_unreadable_arguments_are_named(declare, bad: Any, problem: str):
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Cqrs("w", bad))
+    assert caught.value.problems == [problem]
+
+
+def test_settings_hold_every_default_in_one_place():
+    settings = resolve(CqrsSettings, cqrs_args(), "Cqrs 'w'")
+    projection = settings.projections[0]
+    assert (projection.batch_size, projection.batching_window_seconds, projection.parallelization_factor) == (
+        100,
+        0,
+        1,
+    )
+    assert (projection.max_retry_attempts, projection.max_record_age_seconds) == (10_000, 6 * 3600)
+    assert (projection.bisect_on_error, projection.filter_patterns, projection.iterator_age_alarm_ms) == (
+        True,
+        (),
+        60_000,
+    )
+    assert settings.deletion_protection is True and settings.existing_write_table is None
+    assert projection.memory_mb is None and settings.log_level is None, "the Function block's defaults apply"
+
+
+@pytest.mark.parametrize(
+    ("args_type", "settings_type"),
+    [
+        (CqrsArgs, CqrsSettings),
+        (WriteTable, WriteTableSettings),
+        (ExistingWriteTable, ExistingWriteTableSettings),
+        (ReadModel, ReadModelSettings),
+        (CommandHandler, CommandHandlerSettings),
+        (Projection, ProjectionSettings),
+    ],
+)
+def test_each_args_type_has_the_keys_of_its_settings(args_type: type, settings_type: type):
+    assert_args_match_settings(args_type, settings_type)
+
+
+def without_write_table(**overrides: Any) -> CqrsArgs:
+    args = cqrs_args(**overrides)
+    del args["write_table"]
+    return args
+
+
+def test_an_existing_write_table_is_used_instead_of_creating_one(declare):
+    def build() -> None:
+        cqrs = Cqrs("w", without_write_table(existing_write_table=EXISTING))
+        pulumi.export("tables", [cqrs.write_table_name, cqrs.write_table_arn, cqrs.stream_arn])
+
+    run = declare(build)
+    assert set(tables(run)) == {"w-summary"}, "only the read models are created"
+    assert not run.of_type("serverless-patterns:index:Table") or all(
+        t.name == "w-summary" for t in run.of_type("serverless-patterns:index:Table")
+    )
+    alarms = {a.name for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert not {a for a in alarms if a.startswith("w-table")}, "its owner alarms on it"
+    assert {"w-summary-read-throttles", "w-summary-system-errors"} <= alarms
+    place = policy_of(run, "w-place")
+    assert {a: r for a, r in place.items() if a.startswith("dynamodb:")} == {
+        "dynamodb:GetItem": OWN_TABLE,
+        "dynamodb:PutItem": OWN_TABLE,
+        "dynamodb:UpdateItem": OWN_TABLE,
+    }
+    assert policy_of(run, "w-summarise-projection")["dynamodb:GetRecords"] == OWN_STREAM
+    assert run.named("w-summarise-mapping").inputs["eventSourceArn"] == OWN_STREAM
+    functions = {f.name: f.inputs["environment"]["variables"] for f in run.of_type("aws:lambda/function:Function")}
+    assert functions["w-place"]["WRITE_TABLE"] == functions["w-publish-projection"]["WRITE_TABLE"] == "ledger"
+    assert run.outputs["tables"] == ["ledger", OWN_TABLE, OWN_STREAM]
+    assert iam_findings(run)[1] == []
+
+
+def test_an_existing_write_table_may_be_given_as_outputs(declare):
+    def build() -> None:
+        outputs = {k: pulumi.Output.from_input(v) for k, v in EXISTING.items()}
+        Cqrs("w", without_write_table(existing_write_table=outputs))
+
+    run = declare(build)
+    assert run.named("w-summarise-mapping").inputs["eventSourceArn"] == OWN_STREAM
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problems"),
+    [
+        ({"existing_write_table": EXISTING}, ["give write_table or existing_write_table, not both"]),
+        ({"write_table": None}, ["write_table (or existing_write_table) is required"]),
+        (
+            {"write_table": None, "existing_write_table": {**EXISTING, "stream_arn": f"{OWN_TABLE}x/stream/1"}},
+            [f"existing_write_table.stream_arn {OWN_TABLE}x/stream/1 is not a stream of the table {OWN_TABLE}"],
+        ),
+        (
+            {"write_table": None, "existing_write_table": {**EXISTING, "table_name": "orders"}},
+            [f"existing_write_table.table_name 'orders' is not the name in its table_arn {OWN_TABLE}"],
+        ),
+    ],
+)
+def test_existing_write_table_rules(declare, overrides: dict[str, Any], problems: list[str]):
+    args = cqrs_args(**overrides)
+    if args.get("write_table", "") is None:
+        del args["write_table"]
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Cqrs("w", args))
+    assert caught.value.problems == problems
+
+
+@pytest.mark.parametrize(
+    ("existing", "problem"),
+    [
+        ({"table_name": "ledger", "table_arn": OWN_TABLE}, "existing_write_table.stream_arn is required"),
+        (
+            {**EXISTING, "stream_arn": "ledger-stream"},
+            "existing_write_table.stream_arn must be an ARN (arn:<partition>:<service>:...), got 'ledger-stream'",
+        ),
+        (
+            {**EXISTING, "stream_arn": OWN_TABLE},
+            f"existing_write_table.stream_arn must be a DynamoDB stream ARN (<table ARN>/stream/<label>), got "
+            f"'{OWN_TABLE}'",
+        ),
+        (
+            {**EXISTING, "table_arn": "arn:aws:sqs:us-east-1:123456789012:ledger"},
+            "existing_write_table.table_arn must be a DynamoDB table ARN (arn:<partition>:dynamodb:<region>:"
+            "<account>:table/<name>), got 'arn:aws:sqs:us-east-1:123456789012:ledger'",
+        ),
+    ],
+)
+def test_existing_write_table_identifiers_are_checked(declare, existing: dict[str, Any], problem: str):
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Cqrs("w", without_write_table(existing_write_table=existing)))
+    assert caught.value.problems == [problem]
+
+
+def test_every_arn_the_component_wires_is_in_the_providers_partition():
+    run = run_declarations(OfflineMocks(region="cn-north-1"), lambda: Cqrs("w", cqrs_args()))
+    mapping = run.named("w-summarise-mapping").inputs
+    assert mapping["eventSourceArn"].startswith("arn:aws-cn:dynamodb:cn-north-1:")
+    assert mapping["destinationConfig"]["onFailure"]["destinationArn"].startswith("arn:aws-cn:sqs:cn-north-1:")
+    place = policy_of(run, "w-place")
+    projection = policy_of(run, "w-summarise-projection")
+    wired = [place["dynamodb:PutItem"], projection["dynamodb:GetRecords"], projection["dynamodb:PutItem"]]
+    assert all(str(arn).startswith("arn:aws-cn:dynamodb:cn-north-1:") for arn in wired), wired

@@ -5,11 +5,36 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pulumi
 import pytest
-from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, definition_worst_case, iam_findings, statements
+from pulumi_helpers import (
+    FIXTURE_HANDLERS,
+    TOPIC,
+    assert_args_match_settings,
+    definition_worst_case,
+    iam_findings,
+    statements,
+)
 from statelint.linter import Linter
 
-from serverless_patterns import ArgumentError, Saga, SagaArgs
+from localcloud.offline_mocks import OfflineMocks
+from localcloud.program import run_declarations
+from serverless_patterns import (
+    ArgumentError,
+    Saga,
+    SagaArgs,
+    SagaHandler,
+    SagaHandlerSettings,
+    SagaRetry,
+    SagaRetrySettings,
+    SagaSettings,
+    SagaStep,
+    SagaStepSettings,
+    state_machine_arn_for,
+)
+from serverless_patterns.internals.runtime import current_account, current_partition, current_region
+from serverless_patterns.internals.settings import resolve
+from serverless_patterns.patterns.saga import worst_case_seconds
 from serverless_patterns.patterns.saga_definition import (
     TRANSIENT_ERRORS,
     HandlerPlan,
@@ -70,11 +95,14 @@ def test_definition_is_valid_asl(declare, steps: int):
 
 
 def test_statelint_would_catch_a_broken_definition():
+    retry = SagaRetrySettings().policy(SagaRetrySettings.STEP_ATTEMPTS)
     broken = build_definition(
-        [StepPlan("a", HandlerPlan("arn:aws:lambda:us-east-1:1:function:a", 3))],
+        [StepPlan("a", HandlerPlan("arn:aws:lambda:us-east-1:1:function:a", 3), retry)],
         HandlerPlan("arn:aws:lambda:us-east-1:1:function:f", 3),
         execution_timeout_seconds=60,
-        compensation_retry=RetryPolicy(),
+        compensation_retry=retry,
+        partition="aws",
+        task_timeout_margin_seconds=5,
     )
     broken["States"]["a"]["Next"] = "nowhere"
     assert Linter.validate(broken) != []
@@ -203,41 +231,115 @@ def test_retry_overrides(declare):
     assert definition["States"]["finalize"]["Retry"][0]["MaxDelaySeconds"] == 60
 
 
-def test_every_problem_is_reported_at_once(declare):
-    bad = saga_args(
-        2,
-        execution_timeout_seconds=900,
-        execution_timeout_bound_seconds=900,
-        compensation_retry={"backoff_rate": 0.5},
-    )
-    bad["steps"][0]["business_errors"] = ["TransientError", "bad name"]
+def test_every_unreadable_or_out_of_range_field_is_reported_at_once(declare):
+    bad = saga_args(2, execution_timeout_seconds=0, compensation_retry={"backoff_rate": 0.5})
     bad["steps"][0]["retry"] = {"max_attempts": 11, "interval_seconds": 10, "max_delay_seconds": 5}
     bad["steps"][1]["name"] = "Step One"
-    bad["steps"][1]["action"] = {"handler_package": "sample", "handler": "app.handler", "timeout_seconds": 0}
-    bad["steps"].append({"name": "step-0"})  # type: ignore[typeddict-item]
+    bad["steps"].append({"name": "step-2"})  # type: ignore[typeddict-item]
     del bad["final_handler"]
     with pytest.raises(ArgumentError) as caught:
         declare(lambda: Saga("checkout", bad))
-    text = "\n".join(caught.value.problems)
-    for fragment in [
-        "steps: duplicate name 'step-0'",
-        "steps[0] (step-0): 'TransientError' is retried as a transient error; it cannot be a business error",
-        "steps[0] (step-0): business error 'bad name' is not an error name",
-        "steps[0] (step-0).retry.max_attempts must be between 0 and 10, got 11",
-        "steps[0] (step-0).retry.max_delay_seconds must be >= interval_seconds",
-        "steps[1] (Step One): name must be lower-case letters",
-        "steps[1] (Step One).action: timeout_seconds must be between 1 and 900",
-        "steps[2] (step-0): an action handler is required",
+    assert caught.value.problems == [
+        "steps[0].retry.max_attempts must be between 0 and 10, got 11",
+        "steps[1].name must be lower-case letters, digits and '-', starting with a letter, at most 40 characters; "
+        "got 'Step One'",
+        "steps[2].action is required",
         "final_handler is required",
-        "compensation_retry.backoff_rate must be in [1, 10], got 0.5",
+        "execution_timeout_seconds must be between 1 and 31536000, got 0",
+        "compensation_retry.backoff_rate must be between 1 and 10, got 0.5",
+    ]
+
+
+def test_every_rule_across_fields_is_reported_at_once(declare):
+    bad = saga_args(2, execution_timeout_seconds=900, execution_timeout_bound_seconds=900)
+    bad["steps"][0]["business_errors"] = ["TransientError", "bad name"]
+    bad["steps"][0]["retry"] = {"interval_seconds": 10, "max_delay_seconds": 5}
+    bad["steps"][1]["action"] = {"handler_package": "sample", "handler": "app.handler", "timeout_seconds": 0}
+    bad["steps"].append({"name": "step-0", "action": dict(HANDLER)})  # type: ignore[typeddict-item]
+    bad["final_handler"] = {"handler_package": "sample", "handler": "app.handler", "memory_mb": 64}
+    bad["compensation_retry"] = {"interval_seconds": 40}
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Saga("checkout", bad))
+    assert caught.value.problems == [
+        "steps: duplicate name 'step-0'",
+        "steps[0].business_errors: 'TransientError' is retried as a transient error; it cannot be a business error",
+        "steps[0].business_errors: 'bad name' is not an error name",
+        "steps[0].retry.max_delay_seconds must be at least interval_seconds (10), got 5",
+        "steps[1].action: timeout_seconds must be between 1 and 900, got 0",
+        "final_handler: memory_mb must be between 128 and 10240, got 64",
+        "compensation_retry.max_delay_seconds must be at least interval_seconds (40), got 30",
         "execution_timeout_seconds 900 must be shorter than the bound 900",
-    ]:
-        assert fragment in text, text
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (None, "args must be a mapping of arguments, got None"),
+        ({k: v for k, v in saga_args().items() if k != "alarm_topic_arn"}, "alarm_topic_arn is required"),
+        (
+            saga_args(compensation_retyr={}),
+            "unknown argument 'compensation_retyr' (did you mean 'compensation_retry'?)",
+        ),
+        (
+            saga_args(compensation_retry={"max_attempt": 2}),
+            "unknown argument 'compensation_retry.max_attempt' (did you mean 'max_attempts'?)",
+        ),
+        ({**saga_args(), "steps": {"name": "step-0", "action": HANDLER}}, "steps must be a list, got a mapping"),
+        (saga_args(pivot=["step-0"]), "pivot must be a string, got a list"),
+        (
+            saga_args(alarm_topic_arn="alarms"),
+            "alarm_topic_arn must be an ARN (arn:<partition>:<service>:...), got 'alarms'",
+        ),
+        (saga_args(final_handler={"handler": "app.handler"}), "final_handler.handler_package is required"),
+    ],
+)
+def test_unreadable_arguments_are_named(declare, bad: Any, problem: str):
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Saga("checkout", bad))
+    assert caught.value.problems == [problem]
+
+
+def test_settings_hold_every_default_in_one_place():
+    args = {k: v for k, v in saga_args(1).items() if k != "execution_timeout_seconds"}
+    settings = resolve(SagaSettings, args, "Saga")
+    assert (settings.execution_timeout_seconds, settings.task_timeout_margin_seconds) == (300, 5)
+    assert settings.pivot is None and settings.execution_timeout_bound_seconds is None
+    retry = settings.steps[0].retry
+    assert retry == settings.compensation_retry == SagaRetrySettings()
+    assert [retry.policy(a).max_attempts for a in (retry.STEP_ATTEMPTS, retry.FORWARD_ATTEMPTS)] == [3, 6]
+    assert retry.policy(retry.COMPENSATION_ATTEMPTS) == RetryPolicy(5, 1, 2.0, 30)
+    assert settings.steps[0].action.memory_mb is None, "the Function block's defaults apply"
+
+
+@pytest.mark.parametrize(
+    ("args_type", "settings_type"),
+    [
+        (SagaArgs, SagaSettings),
+        (SagaStep, SagaStepSettings),
+        (SagaHandler, SagaHandlerSettings),
+        (SagaRetry, SagaRetrySettings),
+    ],
+)
+def test_each_args_type_has_the_keys_of_its_settings(args_type: type, settings_type: type):
+    assert_args_match_settings(args_type, settings_type)
+
+
+def test_worst_case_seconds_reads_args_or_settings():
+    args = saga_args(1)
+    # one step of 10 s (+5 s margin): 4 attempts and 1+2+4 s of waits; its compensation and the final handler
+    # (30 s, +5 s): 6 attempts and 1+2+4+8+16 s of waits each
+    assert (
+        worst_case_seconds(args)
+        == worst_case_seconds(resolve(SagaSettings, args, "Saga"))
+        == 4 * 15 + 7 + 2 * (6 * 35 + 31)
+    )
 
 
 def test_no_steps(declare):
-    with pytest.raises(ArgumentError, match="steps: at least one step is required"):
+    with pytest.raises(ArgumentError) as caught:
         declare(lambda: Saga("checkout", saga_args(0)))
+    assert caught.value.problems == ["steps must hold at least one step"]
 
 
 def test_an_execution_timeout_shorter_than_the_retry_budgets_is_refused(declare):
@@ -298,16 +400,36 @@ def test_a_pivot_at_the_first_step_goes_straight_to_the_final_handler_on_refusal
 def test_pivot_problems_are_reported_at_once(declare):
     args = saga_args(4)  # step-2 and step-3 keep their compensations, step-3 its business errors
     args["pivot"] = "step-2"
-    args["steps"][3]["retry"] = {"max_attempts": 11}
     with pytest.raises(ArgumentError) as caught:
         declare(lambda: Saga("checkout", args))
-    text = "\n".join(caught.value.problems)
-    for fragment in [
-        "steps[2] (step-2): the pivot and the steps after it are never compensated; remove the compensation",
-        "steps[3] (step-3): the pivot and the steps after it are never compensated; remove the compensation",
-        "steps[3] (step-3): a step after the pivot cannot refuse (the outcome is decided); no business errors",
-        "steps[3] (step-3).retry.max_attempts must be between 0 and 10, got 11",
-    ]:
-        assert fragment in text, text
-    with pytest.raises(ArgumentError, match=r"pivot 'step-9' is not a step \(steps: step-0, step-1\)"):
+    assert caught.value.problems == [
+        "steps[2]: the pivot and the steps after it are never compensated; remove the compensation",
+        "steps[3]: the pivot and the steps after it are never compensated; remove the compensation",
+        "steps[3]: a step after the pivot cannot refuse (the outcome is decided); no business errors",
+    ]
+    with pytest.raises(ArgumentError) as caught:
         declare(lambda: Saga("checkout", {**saga_args(2), "pivot": "step-9"}))
+    assert caught.value.problems == ["pivot 'step-9' is not a step (steps: step-0, step-1)"]
+
+
+def test_arns_follow_the_providers_partition():
+    def build() -> None:
+        saga = Saga("checkout", pivoted(3, pivot=1))
+        where = (current_region(saga), current_account(saga), current_partition(saga))
+        pulumi.export("expected", state_machine_arn_for("checkout", *where))
+        pulumi.export("actual", saga.state_machine_arn)
+
+    run = run_declarations(OfflineMocks(region="cn-north-1"), build)
+    definition = definition_of(run)
+    assert {task["Resource"] for task in tasks(definition).values()} == {"arn:aws-cn:states:::lambda:invoke"}
+    assert Linter.validate(definition) == []
+    machine = "arn:aws-cn:states:cn-north-1:123456789012:stateMachine:serverless-orders-test-checkout"
+    assert run.outputs["expected"] == run.outputs["actual"] == machine
+
+
+def test_state_machine_arn_for_takes_the_partition_it_is_given(declare):
+    def build() -> None:
+        pulumi.export("arn", state_machine_arn_for("checkout", "us-gov-west-1", "123456789012", "aws-us-gov"))
+
+    arn = declare(build).outputs["arn"]
+    assert arn == "arn:aws-us-gov:states:us-gov-west-1:123456789012:stateMachine:serverless-orders-test-checkout"

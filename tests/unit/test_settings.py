@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import doctest
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pytest
@@ -32,6 +32,17 @@ class Sample:
     key_arn: pulumi.Input[str] | None = setting(None, arn=True, default_doc="AWS-owned")
     enabled: bool = setting(True)
     even: int = setting(2, check=lambda v: None if v % 2 == 0 else "must be even")
+
+
+class Key(TypedDict):
+    name: str
+    type: NotRequired[str]
+
+
+@dataclass(frozen=True)
+class Keyed:
+    key: Key = setting()
+    keys: tuple[Key, ...] = setting(())
 
 
 def problems(args: Any) -> list[str]:
@@ -140,4 +151,16 @@ class Layered:
 def test_the_arn_rule_applies_to_each_item_of_a_list():
     assert settings_problems(Layered, {"layer_arns": [TOPIC, "layer", pulumi.Output.from_input("x")]})[1] == [
         "layer_arns[1] must be an ARN (arn:<partition>:<service>:...), got 'layer'"
+    ]
+
+
+def test_typed_dicts_are_handed_on_as_they_are_once_their_keys_are_known():
+    """A TypedDict belongs to the block that receives it (which checks its values): only its keys are checked."""
+    resolved = resolve(Keyed, {"key": {"name": "id", "type": "S"}, "keys": [{"name": "a"}]}, "Keyed")
+    assert resolved == Keyed({"name": "id", "type": "S"}, ({"name": "a"},))
+    assert settings_problems(Keyed, {"key": "id", "keys": [{"nmae": "a"}, {"name": "b", "kind": "S"}]})[1] == [
+        "key must be a mapping, got 'id'",
+        "unknown argument 'keys[0].nmae' (did you mean 'name'?)",
+        "keys[0].name is required",
+        "unknown argument 'keys[1].kind' (known: name, type)",
     ]

@@ -252,6 +252,16 @@ def test_fulfilment_starts_the_checkout_saga_the_stack_declares(stack: ProgramRu
     assert float(limit) == 1000
 
 
+def test_fulfilment_starts_the_saga_in_the_providers_partition():
+    config = {**stack_config("dev"), "aws:region": "cn-north-1"}
+    run = run_program(OfflineMocks(region="cn-north-1"), "dev", config)
+    saga_arn = run.named("checkout", "aws:sfn/stateMachine:StateMachine").state["arn"]
+    assert saga_arn.startswith("arn:aws-cn:states:cn-north-1:")
+    assert run.outputs["checkout_state_machine_arn"] == saga_arn
+    fulfilment = run.named("order-events-fulfilment-consumer", "aws:lambda/function:Function").inputs
+    assert fulfilment["environment"]["variables"]["CHECKOUT_STATE_MACHINE_ARN"] == saga_arn
+
+
 def test_saga_steps_write_only_their_tables(stack: ProgramRun):
     def writes(function: str) -> dict[str, list[str]]:
         policy = json.loads(stack.named(f"checkout-{function}-policy").inputs["policy"])

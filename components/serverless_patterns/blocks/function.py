@@ -45,6 +45,7 @@ from serverless_patterns.internals.settings import setting, settings_problems, t
 from serverless_patterns.internals.validation import LOG_LEVELS, LOG_RETENTION_DAYS, ArgumentError
 
 __all__ = [
+    "DEFAULT_LOG_RETENTION_DAYS",
     "DEFAULT_TIMEOUT_SECONDS",
     "AsyncInvokeConfig",
     "AsyncInvokeSettings",
@@ -240,6 +241,7 @@ class FunctionSettings:
 
 #: The default timeout, for patterns that size their own timeouts around their functions'.
 DEFAULT_TIMEOUT_SECONDS: int = FunctionSettings.timeout_seconds
+DEFAULT_LOG_RETENTION_DAYS: int = FunctionSettings.log_retention_days
 XRAY_WRITE = star_grant(
     ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], STAR_RESOURCE_ACTIONS["xray:PutTraceSegments"]
 )

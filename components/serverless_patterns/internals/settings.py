@@ -4,9 +4,10 @@ Each block and pattern declares its settings as a frozen dataclass whose fields 
 rules (:func:`setting`); :func:`resolve` turns the user's ``args`` (a TypedDict, read as a plain mapping) into that
 dataclass, applying the defaults and collecting every problem — not a mapping, a missing required key, an unknown
 key (with the key that was probably meant), a value of the wrong type, a number out of range, a value not among
-the choices, a string that should be an ARN and is not — into one :class:`ArgumentError`. Components then read
-attributes of the settings; the README's argument tables are generated from the same declarations
-(:func:`markdown_table`), and a test keeps them equal.
+the choices, a string that should be an ARN and is not — into one :class:`ArgumentError`. A field typed as a
+TypedDict of another block (a table key, a grant) is handed on as it is once its keys are known: that block checks
+its values. Components then read attributes of the settings; the README's argument tables are generated from the
+same declarations (:func:`markdown_table`), and a test keeps them equal.
 
 >>> from dataclasses import dataclass
 >>> @dataclass(frozen=True)
@@ -41,6 +42,7 @@ __all__ = [
     "REQUIRED",
     "SettingRule",
     "markdown_table",
+    "required_keys",
     "resolve",
     "setting",
     "settings_problems",
@@ -114,7 +116,7 @@ def _type_name(annotation: Any) -> str:
         return " or ".join(plain) + (" (or a Pulumi output)" if pulumi_output else "")
     if origin in (list, tuple):
         return "a list"
-    if origin in (dict, Mapping):
+    if origin in (dict, Mapping) or typing.is_typeddict(annotation):
         return "a mapping"
     if dataclasses.is_dataclass(annotation):
         return "a mapping of arguments"
@@ -159,6 +161,8 @@ def _convert(value: Any, annotation: Any, where: str, problems: list[str], rules
             )
             for k, v in value.items()
         }
+    if typing.is_typeddict(annotation):
+        return _typed_dict(value, annotation, where, problems)
     if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
         return _resolve_into(annotation, value, where, problems, rules)
     if not _accepts(value, annotation):
@@ -172,7 +176,7 @@ def _accepts(value: Any, annotation: Any) -> bool:
         return True
     if origin in (list, tuple):
         return isinstance(value, list | tuple)
-    if origin in (dict, Mapping) or dataclasses.is_dataclass(annotation):
+    if origin in (dict, Mapping) or dataclasses.is_dataclass(annotation) or typing.is_typeddict(annotation):
         return isinstance(value, Mapping)
     if origin in (Union, types.UnionType):
         return any(_accepts(value, a) for a in get_args(annotation))
@@ -227,10 +231,22 @@ def _num(value: float | None) -> str:
 
 
 @functools.cache
-def _hints(cls: type[Any]) -> dict[str, Any]:
+def _hints(cls: type[Any], extras: bool = False) -> dict[str, Any]:
     # pulumi.Input[T] holds a forward reference to "Output[T]": resolve it with pulumi's names at hand.
     names = {"Output": pulumi.Output, "Input": pulumi.Input, "T": typing.TypeVar("T"), "T_co": typing.TypeVar("T_co")}
-    return typing.get_type_hints(cls, localns=names)
+    return typing.get_type_hints(cls, localns=names, include_extras=extras)
+
+
+@functools.cache
+def required_keys(typed_dict: type[Any]) -> frozenset[str]:
+    """The keys a TypedDict requires (not ``__required_keys__``: under ``from __future__ import annotations``,
+    Python 3.11 cannot see ``NotRequired`` there)."""
+    total = getattr(typed_dict, "__total__", True)
+    return frozenset(
+        key
+        for key, hint in _hints(typed_dict, extras=True).items()
+        if get_origin(hint) is typing.Required or (total and get_origin(hint) is not typing.NotRequired)
+    )
 
 
 def _resolve_into(
@@ -242,11 +258,8 @@ def _resolve_into(
         return None
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     hints = _hints(cls)
-    for key in args:
-        if rules and key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(fields))})"
-            problems.append(f"unknown argument {prefix + str(key)!r}{hint}")
+    if rules:
+        _unknown_keys(args, list(fields), prefix, problems)
     values: dict[str, Any] = {}
     complete = True
     for name, field in fields.items():
@@ -268,6 +281,25 @@ def _resolve_into(
     except TypeError as error:  # a field typed as a nested settings class whose resolution failed
         problems.append(f"{where or 'args'}: {error}")
         return None
+
+
+def _unknown_keys(args: Mapping[Any, Any], known: list[str], prefix: str, problems: list[str]) -> None:
+    for key in args:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(known))})"
+            problems.append(f"unknown argument {prefix + str(key)!r}{hint}")
+
+
+def _typed_dict(value: Any, annotation: Any, where: str, problems: list[str]) -> dict[str, Any]:
+    """``value`` as the TypedDict ``annotation``: a mapping of its keys, its required ones present."""
+    if not isinstance(value, Mapping):
+        problems.append(f"{where} must be a mapping, got {_shown(value)}")
+        return {}
+    keys = list(annotation.__annotations__)
+    _unknown_keys(value, keys, f"{where}.", problems)
+    problems.extend(f"{where}.{k} is required" for k in keys if k in required_keys(annotation) and k not in value)
+    return dict(value)
 
 
 def settings_problems(cls: type[Settings], args: Any, where: str = "") -> tuple[Settings | None, list[str]]:

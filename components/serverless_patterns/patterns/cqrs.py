@@ -7,38 +7,59 @@ metadata record, replayable from the stream within its 24 h. Records the handler
 are parked on the same queue with their content (``FAILURE_QUEUE_URL``; see ``handler_runtime.batch``), so one bad
 record never holds the shard. A projection may read this table's stream and write only the read models it names
 (plus the grants the caller adds, e.g. a FanOut's ``publish_grants()``).
+
+The write table may also be one made elsewhere (``existing_write_table``): the component then creates no table and
+no table alarms for it, and uses its name, ARN and stream ARN; the stream must be NEW_AND_OLD_IMAGES, as the
+projections read both images. Arguments are resolved into :class:`CqrsSettings` (every default and range is
+declared there); the rules across fields are the small functions below, run once every field reads well.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from serverless_patterns.blocks.function import Function, FunctionArgs, component_function_args, function_problems
+from serverless_patterns.blocks.function import Function, function_problems
 from serverless_patterns.blocks.queue import FailureQueue
 from serverless_patterns.blocks.table import GlobalIndex, KeyAttribute, Table, TableArgs, table_problems
 from serverless_patterns.internals.alarms import AlarmSpec, MathAlarmSpec, MathMetric, math_alarm, metric_alarm
+from serverless_patterns.internals.handler_settings import AS_FUNCTION, HandlerSettings, pattern_function_args
 from serverless_patterns.internals.iam import STAR_RESOURCE_ACTIONS, Grant, grant, star_grant
-from serverless_patterns.internals.validation import Problems
+from serverless_patterns.internals.settings import ARN_PATTERN, setting, settings_problems
+from serverless_patterns.internals.validation import NAME_PATTERN, ArgumentError
 
-__all__ = ["CommandHandler", "Cqrs", "CqrsArgs", "Projection", "ReadModel", "WriteTable", "env_name"]
+__all__ = [
+    "CommandHandler",
+    "CommandHandlerSettings",
+    "Cqrs",
+    "CqrsArgs",
+    "CqrsSettings",
+    "ExistingWriteTable",
+    "ExistingWriteTableSettings",
+    "Projection",
+    "ProjectionSettings",
+    "ReadModel",
+    "ReadModelSettings",
+    "WriteTable",
+    "WriteTableSettings",
+    "cqrs_problems",
+    "env_name",
+]
 
-DEFAULT_BATCH_SIZE = 100
-#: A failed batch is retried until its records are 6 hours old (an outage of a dependency that long loses nothing),
-#: then its failure record goes to the failure queue with 18 of the stream's 24 hours left to replay it.
-DEFAULT_MAX_RETRIES = 10_000
-DEFAULT_MAX_RECORD_AGE = 6 * 3600
 STREAM_RETENTION_SECONDS = 24 * 3600
+#: What a projection's failure record keeps of the stream's 24 hours at least, to replay it after a fix.
 MIN_REPLAY_WINDOW_SECONDS = 4 * 3600
 #: The environment variable naming the queue where a projection parks the records it can never process.
 FAILURE_QUEUE_ENV = "FAILURE_QUEUE_URL"
-DEFAULT_ITERATOR_AGE_ALARM_MS = 60_000
 MAX_FILTER_PATTERNS = 5
+#: The write table's logical name inside the component (``<name>-table``), so no read model may take it.
+WRITE_TABLE = "table"
 WRITE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 READ_MODEL_ACTIONS = [
     "dynamodb:ConditionCheckItem",  # with PutItem/UpdateItem/DeleteItem, authorises TransactWriteItems
@@ -50,9 +71,13 @@ READ_MODEL_ACTIONS = [
 STREAM_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 WRITE_TABLE_OPERATIONS = ["GetItem", "PutItem", "UpdateItem", "Query", "GetRecords"]
 READ_MODEL_OPERATIONS = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]
+_TABLE_ARN = re.compile(r"^arn:[a-z-]+:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}$")
+_STREAM_ARN = re.compile(r"^arn:[a-z-]+:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}/stream/.+$")
 
 
 class WriteTable(TypedDict):
+    """The write table the component creates (defaults and rules: :class:`WriteTableSettings`)."""
+
     partition_key: KeyAttribute
     sort_key: NotRequired[KeyAttribute]
     global_indexes: NotRequired[list[GlobalIndex]]
@@ -60,7 +85,17 @@ class WriteTable(TypedDict):
     kms_key_arn: NotRequired[pulumi.Input[str]]
 
 
+class ExistingWriteTable(TypedDict):
+    """A write table made elsewhere, used as it is; it must stream NEW_AND_OLD_IMAGES."""
+
+    table_name: pulumi.Input[str]
+    table_arn: pulumi.Input[str]
+    stream_arn: pulumi.Input[str]
+
+
 class ReadModel(TypedDict):
+    """A read model table (defaults and rules: :class:`ReadModelSettings`)."""
+
     name: str
     partition_key: KeyAttribute
     sort_key: NotRequired[KeyAttribute]
@@ -68,6 +103,8 @@ class ReadModel(TypedDict):
 
 
 class CommandHandler(TypedDict):
+    """A Lambda that writes the write table (defaults and rules: :class:`CommandHandlerSettings`)."""
+
     name: str
     handler_package: str
     handler: str
@@ -79,36 +116,174 @@ class CommandHandler(TypedDict):
 
 
 class Projection(TypedDict):
+    """A Lambda on the write table's stream (defaults and rules: :class:`ProjectionSettings`)."""
+
     name: str
     handler_package: str
     handler: str
-    read_models: NotRequired[list[str]]  # read models it writes (env <NAME>_TABLE and write grants)
-    batch_size: NotRequired[int]  # [100] 1..10000
-    batching_window_seconds: NotRequired[int]  # [0] 0..300
-    max_retry_attempts: NotRequired[int]  # [10000] 0..10000 (never infinite): retried up to the record age
-    max_record_age_seconds: NotRequired[int]  # [21600] 60..72000: leaves >= 4 h of the stream's 24 h to replay
-    parallelization_factor: NotRequired[int]  # [1] 1..10
-    bisect_on_error: NotRequired[bool]  # [True]
-    filter_patterns: NotRequired[list[dict[str, Any]]]  # Lambda event filtering, at most 5
-    iterator_age_alarm_ms: NotRequired[int]  # [60000]
     memory_mb: NotRequired[int]
     timeout_seconds: NotRequired[int]
     environment: NotRequired[dict[str, pulumi.Input[str]]]
     grants: NotRequired[list[Grant]]
     reserved_concurrency: NotRequired[int]
+    read_models: NotRequired[list[str]]
+    batch_size: NotRequired[int]
+    batching_window_seconds: NotRequired[int]
+    max_retry_attempts: NotRequired[int]
+    max_record_age_seconds: NotRequired[int]
+    parallelization_factor: NotRequired[int]
+    bisect_on_error: NotRequired[bool]
+    filter_patterns: NotRequired[list[dict[str, Any]]]
+    iterator_age_alarm_ms: NotRequired[int]
 
 
 class CqrsArgs(TypedDict):
+    """Arguments of :class:`Cqrs` (defaults and rules: :class:`CqrsSettings`)."""
+
     alarm_topic_arn: pulumi.Input[str]
-    write_table: WriteTable
-    command_handlers: list[CommandHandler]
+    write_table: NotRequired[WriteTable]
+    existing_write_table: NotRequired[ExistingWriteTable]
+    command_handlers: NotRequired[list[CommandHandler]]
     projections: list[Projection]
     read_models: NotRequired[list[ReadModel]]
-    deletion_protection: NotRequired[bool]  # [True] every table of the component
+    deletion_protection: NotRequired[bool]
     log_retention_days: NotRequired[int]
     log_level: NotRequired[str]
     metrics_namespace: NotRequired[str]
     handlers_root: NotRequired[str]
+
+
+def _name_problem(name: str) -> str | None:
+    if NAME_PATTERN.match(name):
+        return None
+    return f"must be lower-case letters, digits and '-', starting with a letter, at most 48 characters; got {name!r}"
+
+
+def _table_arn_problem(arn: str) -> str | None:
+    if not ARN_PATTERN.match(arn) or _TABLE_ARN.match(arn):  # not an ARN at all: said by the ARN rule
+        return None
+    return f"must be a DynamoDB table ARN (arn:<partition>:dynamodb:<region>:<account>:table/<name>), got {arn!r}"
+
+
+def _stream_arn_problem(arn: str) -> str | None:
+    if not ARN_PATTERN.match(arn) or _STREAM_ARN.match(arn):
+        return None
+    return f"must be a DynamoDB stream ARN (<table ARN>/stream/<label>), got {arn!r}"
+
+
+def _filter_patterns_problem(patterns: tuple[Mapping[str, Any], ...]) -> str | None:
+    if len(patterns) <= MAX_FILTER_PATTERNS:
+        return None
+    return f"must be at most {MAX_FILTER_PATTERNS} patterns, got {len(patterns)}"
+
+
+def _at_least_one_projection(projections: tuple[ProjectionSettings, ...]) -> str | None:
+    return None if projections else "must hold at least one projection"
+
+
+KEY_DOC = '`{"name": ..., "type": "S" \\| "N" \\| "B"}`'  # the README's tables need their pipes escaped
+
+
+@dataclass(frozen=True)
+class WriteTableSettings:
+    """:class:`WriteTable` resolved: the keys of the write table, checked by the Table block."""
+
+    partition_key: KeyAttribute = setting(doc=KEY_DOC)
+    sort_key: KeyAttribute | None = setting(None)
+    global_indexes: tuple[GlobalIndex, ...] = setting(
+        (),
+        doc='`{"name", "partition_key", "sort_key"?, "projection"? (ALL), "non_key_attributes"? (with INCLUDE)}`; '
+        "attribute types are declared with each key, so an index cannot name an undeclared attribute, and one "
+        "attribute with two types is refused",
+    )
+    ttl_attribute: str | None = setting(None)
+    kms_key_arn: pulumi.Input[str] | None = setting(None, arn=True, default_doc="AWS-owned key")
+
+
+@dataclass(frozen=True)
+class ExistingWriteTableSettings:
+    """:class:`ExistingWriteTable` resolved."""
+
+    table_name: pulumi.Input[str] = setting(doc="passed as `WRITE_TABLE`")
+    table_arn: pulumi.Input[str] = setting(arn=True, check=_table_arn_problem, doc="command handlers write it")
+    stream_arn: pulumi.Input[str] = setting(
+        arn=True,
+        check=_stream_arn_problem,
+        doc="its stream, which must be NEW_AND_OLD_IMAGES (above)",
+    )
+
+
+@dataclass(frozen=True)
+class ReadModelSettings:
+    """:class:`ReadModel` resolved: an on-demand table with PITR, written by the projections that name it."""
+
+    name: str = setting(check=_name_problem, doc="its table is passed as `<NAME>_TABLE`, e.g. `CUSTOMER_ORDERS_TABLE`")
+    partition_key: KeyAttribute = setting(doc=KEY_DOC)
+    sort_key: KeyAttribute | None = setting(None)
+    ttl_attribute: str | None = setting(None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Named:
+    # A base of its own so that `name` comes first in the README's tables (dataclass fields follow the bases).
+    name: str = setting(check=_name_problem, doc="unique in its list; lower-case letters, digits, `-`")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _CqrsFunction(HandlerSettings, _Named):
+    reserved_concurrency: int | None = setting(None, default_doc="none", doc=AS_FUNCTION)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandHandlerSettings(_CqrsFunction):
+    """:class:`CommandHandler` resolved: it gets ``WRITE_TABLE`` and may write the write table only."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectionSettings(_CqrsFunction):
+    """:class:`Projection` resolved: the stream mapping's settings and the projection's alarm."""
+
+    read_models: tuple[str, ...] = setting((), doc="the read models it writes (each passed as `<NAME>_TABLE`)")
+    batch_size: int = setting(100, low=1, high=10_000)
+    batching_window_seconds: int = setting(0, low=0, high=300)
+    max_retry_attempts: int = setting(
+        10_000, low=0, high=10_000, doc="never infinite: a failing batch is retried until `max_record_age_seconds`"
+    )
+    max_record_age_seconds: int = setting(
+        6 * 3600,
+        low=60,
+        high=STREAM_RETENTION_SECONDS - MIN_REPLAY_WINDOW_SECONDS,
+        doc="at least 4 of the stream's 24 hours stay to replay what fails over",
+    )
+    parallelization_factor: int = setting(1, low=1, high=10)
+    bisect_on_error: bool = setting(True)
+    filter_patterns: tuple[dict[str, Any], ...] = setting(
+        (), check=_filter_patterns_problem, doc=f"Lambda event filter patterns, at most {MAX_FILTER_PATTERNS}"
+    )
+    iterator_age_alarm_ms: int = setting(60_000, low=1000, high=86_400_000, doc="the IteratorAge alarm's threshold")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CqrsSettings:
+    """:class:`CqrsArgs` resolved: every default and range of the Cqrs pattern."""
+
+    alarm_topic_arn: pulumi.Input[str] = setting(arn=True)
+    write_table: WriteTableSettings | None = setting(
+        None,
+        default_doc="required, or `existing_write_table`",
+        doc="the table the component creates, with a NEW_AND_OLD_IMAGES stream (below)",
+    )
+    existing_write_table: ExistingWriteTableSettings | None = setting(
+        None, doc="a table made elsewhere, used instead: no table and no table alarms are created for it (below)"
+    )
+    command_handlers: tuple[CommandHandlerSettings, ...] = setting((), doc="below")
+    projections: tuple[ProjectionSettings, ...] = setting(check=_at_least_one_projection, doc="at least one; below")
+    read_models: tuple[ReadModelSettings, ...] = setting((), doc="below")
+    deletion_protection: bool = setting(True, doc="every table the component creates")
+    log_retention_days: int | None = setting(None, default_doc=AS_FUNCTION, doc="every function of the component")
+    log_level: str | None = setting(None, default_doc=AS_FUNCTION, doc="every function of the component")
+    metrics_namespace: str | None = setting(None, default_doc=AS_FUNCTION, doc="every function of the component")
+    handlers_root: str | None = setting(None, default_doc=AS_FUNCTION, doc="holds every handler package")
 
 
 @dataclass(frozen=True)
@@ -123,97 +298,115 @@ def env_name(read_model: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", read_model).upper() + "_TABLE"
 
 
-def _function_args(
-    spec: CommandHandler | Projection,
-    args: CqrsArgs,
-    environment: dict[str, pulumi.Input[str]] | None = None,
-    grants: list[Grant] | None = None,
-) -> FunctionArgs:
-    return component_function_args(spec, args, environment, grants)
+def _write_table_args(table: WriteTableSettings, protect: bool) -> TableArgs:
+    args: TableArgs = {
+        "partition_key": table.partition_key,
+        "global_indexes": list(table.global_indexes),
+        "stream_view_type": "NEW_AND_OLD_IMAGES",
+        "deletion_protection": protect,
+    }
+    if table.sort_key is not None:
+        args["sort_key"] = table.sort_key
+    if table.ttl_attribute is not None:
+        args["ttl_attribute"] = table.ttl_attribute
+    if table.kms_key_arn is not None:
+        args["kms_key_arn"] = table.kms_key_arn
+    return args
 
 
-def _projection_problems(index: int, projection: Projection, args: CqrsArgs) -> list[str]:
-    where = f"projections[{index}] ({projection.get('name', '?')})"
-    p = Problems(where)
-    p.name("name", projection.get("name"))
-    if not projection.get("handler_package") or not projection.get("handler"):
-        p.add("a projection needs handler_package and handler")
-    else:
-        p.extend(function_problems(projection["name"], _function_args(projection, args)))
-    p.int_range("batch_size", projection.get("batch_size", DEFAULT_BATCH_SIZE), 1, 10000)
-    p.int_range("batching_window_seconds", projection.get("batching_window_seconds", 0), 0, 300)
-    p.int_range("max_retry_attempts", projection.get("max_retry_attempts", DEFAULT_MAX_RETRIES), 0, 10000)
-    p.int_range(
-        "max_record_age_seconds",
-        projection.get("max_record_age_seconds", DEFAULT_MAX_RECORD_AGE),
-        60,
-        STREAM_RETENTION_SECONDS - MIN_REPLAY_WINDOW_SECONDS,
-    )
-    p.int_range("parallelization_factor", projection.get("parallelization_factor", 1), 1, 10)
-    p.int_range(
-        "iterator_age_alarm_ms",
-        projection.get("iterator_age_alarm_ms", DEFAULT_ITERATOR_AGE_ALARM_MS),
-        1000,
-        86_400_000,
-    )
-    patterns = projection.get("filter_patterns", [])
-    p.check(
-        len(patterns) <= MAX_FILTER_PATTERNS, f"filter_patterns: at most {MAX_FILTER_PATTERNS}, got {len(patterns)}"
-    )
-    for i, pattern in enumerate(patterns):
-        p.check(isinstance(pattern, dict) and bool(pattern), f"filter_patterns[{i}] must be a non-empty JSON object")
-    known = {m.get("name") for m in args.get("read_models", [])}
-    for name in projection.get("read_models", []):
-        p.check(name in known, f"read_models: {name!r} is not one of this component's read models")
-    return [f"{where}: {problem}" for problem in p.items]
+def _read_model_args(model: ReadModelSettings, protect: bool) -> TableArgs:
+    args: TableArgs = {"partition_key": model.partition_key, "deletion_protection": protect}
+    if model.sort_key is not None:
+        args["sort_key"] = model.sort_key
+    if model.ttl_attribute is not None:
+        args["ttl_attribute"] = model.ttl_attribute
+    return args
 
 
-def cqrs_problems(args: CqrsArgs) -> list[str]:
+def _write_table_problems(settings: CqrsSettings) -> list[str]:
+    created, existing = settings.write_table, settings.existing_write_table
+    if created is not None and existing is not None:
+        return ["give write_table or existing_write_table, not both"]
+    if created is not None:
+        return [f"write_table: {p}" for p in table_problems(_write_table_args(created, settings.deletion_protection))]
+    if existing is None:
+        return ["write_table (or existing_write_table) is required"]
     problems: list[str] = []
-    write_table: TableArgs = {**args.get("write_table", {}), "stream_view_type": "NEW_AND_OLD_IMAGES"}  # type: ignore[typeddict-item]
-    if "partition_key" not in write_table:
-        problems.append("write_table.partition_key is required")
-    else:
-        problems += [f"write_table: {p}" for p in table_problems(write_table)]
-    for index, model in enumerate(args.get("read_models", [])):
-        where = f"read_models[{index}] ({model.get('name', '?')})"
-        problems += (
-            [f"{where}: name must be lower-case letters, digits and '-'"]
-            if not isinstance(model.get("name"), str) or not re.fullmatch(r"[a-z][a-z0-9-]{0,47}", model["name"])
-            else []
-        )
-        problems += [f"{where}: {p}" for p in table_problems(_read_model_table(model, True))]
-    for label, items in (
-        ("command_handlers", args.get("command_handlers", [])),
-        ("projections", args.get("projections", [])),
-        ("read_models", args.get("read_models", [])),
-    ):
-        names = [i.get("name") for i in items]
-        problems += [f"{label}: duplicate name {n!r}" for n in sorted({n for n in names if names.count(n) > 1})]
-    if not args.get("projections"):
-        problems.append("projections: at least one projection is required")
-    for index, command in enumerate(args.get("command_handlers", [])):
-        where = f"command_handlers[{index}] ({command.get('name', '?')})"
-        problems += [
-            f"{where}: {p}" for p in function_problems(command.get("name", "?"), _function_args(command, args))
-        ]
-    for index, projection in enumerate(args.get("projections", [])):
-        problems += _projection_problems(index, projection, args)
+    name, arn, stream = existing.table_name, existing.table_arn, existing.stream_arn
+    if isinstance(arn, str) and isinstance(stream, str) and not stream.startswith(f"{arn}/stream/"):
+        problems.append(f"existing_write_table.stream_arn {stream} is not a stream of the table {arn}")
+    if isinstance(arn, str) and isinstance(name, str) and not arn.endswith(f":table/{name}"):
+        problems.append(f"existing_write_table.table_name {name!r} is not the name in its table_arn {arn}")
     return problems
 
 
-def _read_model_table(model: ReadModel, protect: bool) -> TableArgs:
-    table: TableArgs = {"partition_key": model.get("partition_key", {}), "deletion_protection": protect}  # type: ignore[typeddict-item]
-    if "sort_key" in model:
-        table["sort_key"] = model["sort_key"]
-    if "ttl_attribute" in model:
-        table["ttl_attribute"] = model["ttl_attribute"]
-    return table
+def _read_model_problems(settings: CqrsSettings) -> list[str]:
+    problems: list[str] = []
+    for index, model in enumerate(settings.read_models):
+        problems += [
+            f"read_models[{index}]: {p}" for p in table_problems(_read_model_args(model, settings.deletion_protection))
+        ]
+        if model.name == WRITE_TABLE and settings.write_table is not None:
+            problems.append(f"read_models[{index}].name {model.name!r} is the write table's: choose another")
+    return problems
+
+
+def _duplicate_problems(settings: CqrsSettings) -> list[str]:
+    problems: list[str] = []
+    for label, items in (
+        ("command_handlers", settings.command_handlers),
+        ("projections", settings.projections),
+        ("read_models", settings.read_models),
+    ):
+        names = [item.name for item in items]
+        problems += [f"{label}: duplicate name {n!r}" for n in sorted({n for n in names if names.count(n) > 1})]
+    return problems
+
+
+def _projection_problems(index: int, projection: ProjectionSettings, settings: CqrsSettings) -> list[str]:
+    where = f"projections[{index}]"
+    known = {model.name for model in settings.read_models}
+    problems = [
+        f"{where}.read_models: {name!r} is not one of this component's read models"
+        for name in projection.read_models
+        if name not in known
+    ]
+    problems += [
+        f"{where}.filter_patterns[{i}] must be a non-empty JSON object"
+        for i, pattern in enumerate(projection.filter_patterns)
+        if not pattern
+    ]
+    return problems
+
+
+def cqrs_problems(settings: CqrsSettings) -> list[str]:
+    """Every problem across the fields of ``settings``: tables, names, references, and each function's arguments."""
+    problems = [*_write_table_problems(settings), *_read_model_problems(settings), *_duplicate_problems(settings)]
+    for label, handlers in (("command_handlers", settings.command_handlers), ("projections", settings.projections)):
+        for index, handler in enumerate(handlers):
+            problems += [
+                f"{label}[{index}]: {p}"
+                for p in function_problems(handler.name, pattern_function_args(handler, settings))
+            ]
+    for index, projection in enumerate(settings.projections):
+        problems += _projection_problems(index, projection, settings)
+    return problems
+
+
+def _settings(args: CqrsArgs, subject: str) -> CqrsSettings:
+    """``args`` resolved, or one :class:`ArgumentError`: every field's problems, else every rule's."""
+    settings, problems = settings_problems(CqrsSettings, args)
+    if settings is not None:
+        problems = cqrs_problems(settings)
+    if settings is None or problems:
+        raise ArgumentError(subject, problems)
+    return settings
 
 
 class Cqrs(pulumi.ComponentResource):
     """Write model, stream projections and read models. See :class:`CqrsArgs`."""
 
+    settings: CqrsSettings
     write_table_name: pulumi.Output[str]
     write_table_arn: pulumi.Output[str]
     stream_arn: pulumi.Output[str]
@@ -223,51 +416,33 @@ class Cqrs(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CqrsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-patterns:index:Cqrs", name, None, opts)
-        problems = Problems(f"Cqrs {name!r}")
-        problems.extend(cqrs_problems(args))
-        problems.raise_if_any()
+        settings = self.settings = _settings(args, f"Cqrs {name!r}")
         child = pulumi.ResourceOptions(parent=self)
-        protect = args.get("deletion_protection", True)
-        topic = args["alarm_topic_arn"]
-
-        write_spec: TableArgs = {
-            **args["write_table"],  # type: ignore[typeddict-item]
-            "stream_view_type": "NEW_AND_OLD_IMAGES",
-            "deletion_protection": protect,
-        }
-        write_table = Table(f"{name}-table", write_spec, opts=child)
-        stream_arn = write_table.stream_arn
-        assert stream_arn is not None
-        self._table_alarms(f"{name}-table", write_table, WRITE_TABLE_OPERATIONS, topic)
+        table_name, table_arn, stream_arn = self._write_table(name, settings)
 
         self.read_models = {}
-        for model in args.get("read_models", []):
-            table = Table(f"{name}-{model['name']}", _read_model_table(model, protect), opts=child)
-            self._table_alarms(f"{name}-{model['name']}", table, READ_MODEL_OPERATIONS, topic)
-            self.read_models[model["name"]] = table
+        for model in settings.read_models:
+            table = Table(f"{name}-{model.name}", _read_model_args(model, settings.deletion_protection), opts=child)
+            self._table_alarms(f"{name}-{model.name}", table, READ_MODEL_OPERATIONS, settings.alarm_topic_arn)
+            self.read_models[model.name] = table
 
         self.command_functions = {}
-        for command in args.get("command_handlers", []):
-            function_args = _function_args(
-                command,
-                args,
-                environment={"WRITE_TABLE": write_table.table_name},
-                grants=[grant(WRITE_ACTIONS, [write_table.table_arn])],
+        for command in settings.command_handlers:
+            function_args = pattern_function_args(
+                command, settings, {"WRITE_TABLE": table_name}, [grant(WRITE_ACTIONS, [table_arn])]
             )
-            self.command_functions[command["name"]] = Function(f"{name}-{command['name']}", function_args, opts=child)
+            self.command_functions[command.name] = Function(f"{name}-{command.name}", function_args, opts=child)
 
         self.projections = {
-            projection["name"]: self._projection(name, projection, args, write_table, stream_arn)
-            for projection in args["projections"]
+            projection.name: self._projection(name, projection, table_name, stream_arn)
+            for projection in settings.projections
         }
 
-        self.write_table_name = write_table.table_name
-        self.write_table_arn = write_table.table_arn
-        self.stream_arn = stream_arn
+        self.write_table_name, self.write_table_arn, self.stream_arn = table_name, table_arn, stream_arn
         self.register_outputs(
             {
-                "write_table_name": write_table.table_name,
-                "write_table_arn": write_table.table_arn,
+                "write_table_name": table_name,
+                "write_table_arn": table_arn,
                 "stream_arn": stream_arn,
                 "read_model_tables": {n: t.table_name for n, t in self.read_models.items()},
                 "command_functions": {n: f.function_name for n, f in self.command_functions.items()},
@@ -276,19 +451,42 @@ class Cqrs(pulumi.ComponentResource):
             }
         )
 
+    def _write_table(
+        self, name: str, settings: CqrsSettings
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+        """The write table's name, ARN and stream ARN: the given table's, or those of the table created here."""
+        existing = settings.existing_write_table
+        if existing is not None:
+            return (
+                pulumi.Output.from_input(existing.table_name),
+                pulumi.Output.from_input(existing.table_arn),
+                pulumi.Output.from_input(existing.stream_arn),
+            )
+        assert settings.write_table is not None  # one of the two, by _write_table_problems
+        resource_name = f"{name}-{WRITE_TABLE}"
+        table_args = _write_table_args(settings.write_table, settings.deletion_protection)
+        table = Table(resource_name, table_args, opts=pulumi.ResourceOptions(parent=self))
+        self._table_alarms(resource_name, table, WRITE_TABLE_OPERATIONS, settings.alarm_topic_arn)
+        assert table.stream_arn is not None  # the write table always streams
+        return table.table_name, table.table_arn, table.stream_arn
+
     def _projection(
-        self, name: str, projection: Projection, args: CqrsArgs, write_table: Table, stream_arn: pulumi.Output[str]
+        self,
+        name: str,
+        projection: ProjectionSettings,
+        table_name: pulumi.Output[str],
+        stream_arn: pulumi.Output[str],
     ) -> ProjectionOutputs:
-        prefix = f"{name}-{projection['name']}"
+        settings = self.settings
+        prefix = f"{name}-{projection.name}"
         child = pulumi.ResourceOptions(parent=self)
-        failures = FailureQueue(f"{prefix}-failures", {"alarm_topic_arn": args["alarm_topic_arn"]}, opts=child)
-        model_names = projection.get("read_models", [])
-        models = [self.read_models[m] for m in model_names]
+        failures = FailureQueue(f"{prefix}-failures", {"alarm_topic_arn": settings.alarm_topic_arn}, opts=child)
+        models = [self.read_models[m] for m in projection.read_models]
         environment: dict[str, pulumi.Input[str]] = {
-            "WRITE_TABLE": write_table.table_name,
+            "WRITE_TABLE": table_name,
             FAILURE_QUEUE_ENV: failures.queue_url,  # where the handler parks records it can never process
         }
-        environment.update({env_name(m): t.table_name for m, t in zip(model_names, models, strict=True)})
+        environment.update({env_name(m): t.table_name for m, t in zip(projection.read_models, models, strict=True)})
         grants = [
             grant(STREAM_ACTIONS, [stream_arn]),
             star_grant(["dynamodb:ListStreams"], STAR_RESOURCE_ACTIONS["dynamodb:ListStreams"]),
@@ -296,20 +494,20 @@ class Cqrs(pulumi.ComponentResource):
             grant(["sqs:SendMessage"], [failures.queue_arn]),
             *([grant(READ_MODEL_ACTIONS, [t.table_arn for t in models])] if models else []),
         ]
-        function_args = _function_args(projection, args, environment, grants)
+        function_args = pattern_function_args(projection, settings, environment, grants)
         function = Function(f"{prefix}-projection", function_args, opts=child)
-        patterns = projection.get("filter_patterns", [])
+        patterns = projection.filter_patterns
         aws.lambda_.EventSourceMapping(
             f"{prefix}-mapping",
             event_source_arn=stream_arn,
             function_name=function.function_arn,
             starting_position="TRIM_HORIZON",
-            batch_size=projection.get("batch_size", DEFAULT_BATCH_SIZE),
-            maximum_batching_window_in_seconds=projection.get("batching_window_seconds", 0),
-            bisect_batch_on_function_error=projection.get("bisect_on_error", True),
-            maximum_retry_attempts=projection.get("max_retry_attempts", DEFAULT_MAX_RETRIES),
-            maximum_record_age_in_seconds=projection.get("max_record_age_seconds", DEFAULT_MAX_RECORD_AGE),
-            parallelization_factor=projection.get("parallelization_factor", 1),
+            batch_size=projection.batch_size,
+            maximum_batching_window_in_seconds=projection.batching_window_seconds,
+            bisect_batch_on_function_error=projection.bisect_on_error,
+            maximum_retry_attempts=projection.max_retry_attempts,
+            maximum_record_age_in_seconds=projection.max_record_age_seconds,
+            parallelization_factor=projection.parallelization_factor,
             function_response_types=["ReportBatchItemFailures"],
             destination_config={"on_failure": {"destination_arn": failures.queue_arn}},
             filter_criteria={"filters": [{"pattern": json.dumps(p, sort_keys=True)} for p in patterns]}
@@ -317,7 +515,7 @@ class Cqrs(pulumi.ComponentResource):
             else None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[function]),
         )
-        threshold = projection.get("iterator_age_alarm_ms", DEFAULT_ITERATOR_AGE_ALARM_MS)
+        threshold = projection.iterator_age_alarm_ms
         metric_alarm(
             f"{prefix}-iterator-age",
             AlarmSpec(
@@ -329,7 +527,7 @@ class Cqrs(pulumi.ComponentResource):
                 statistic="Maximum",
                 comparison="GreaterThanThreshold",
             ),
-            args["alarm_topic_arn"],
+            settings.alarm_topic_arn,
             self,
         )
         return ProjectionOutputs(function.function_name, failures.queue_url, failures.queue_arn)

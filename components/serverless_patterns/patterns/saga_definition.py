@@ -14,12 +14,14 @@ would compensate while the function still runs).
   step that keeps failing ends in Fail ``PivotFailed``, compensating nothing (whether it committed is unknown).
 - A compensation or final handler that keeps failing ends in Fail ``CompensationFailed``.
 
-So the only failed executions are the ones that need a human.
+So the only failed executions are the ones that need a human. Tasks invoke Lambda through the ``lambda:invoke``
+integration of the provider's partition (``arn:aws-cn:states:::lambda:invoke`` in China). Retry budgets come
+resolved from the saga's settings: :class:`RetryPolicy` has no defaults of its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "RetryPolicy",
     "StepPlan",
     "build_definition",
+    "lambda_invoke_resource",
     "state_key",
 ]
 
@@ -47,15 +50,16 @@ TRANSIENT_ERRORS = [
 ]
 COMPENSATION_FAILED = "CompensationFailed"
 PIVOT_FAILED = "PivotFailed"
-LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 3
-    interval_seconds: int = 1
-    backoff_rate: float = 2.0
-    max_delay_seconds: int = 30
+    """One Task's Retry: exponential backoff from ``interval_seconds``, capped at ``max_delay_seconds``."""
+
+    max_attempts: int
+    interval_seconds: int
+    backoff_rate: float
+    max_delay_seconds: int
 
     def worst_case_seconds(self, task_seconds: int) -> float:
         """The longest a retried Task can take: every attempt runs to its timeout, every wait is the longest."""
@@ -88,9 +92,9 @@ class HandlerPlan:
 class StepPlan:
     name: str
     action: HandlerPlan
+    retry: RetryPolicy
     compensation: HandlerPlan | None = None
     business_errors: tuple[str, ...] = ()
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
     forward: bool = False  # the pivot or a step after it: retried on every error but business errors, never undone
 
 
@@ -99,10 +103,15 @@ def state_key(name: str) -> str:
     return name.replace("-", "_")
 
 
-def _invoke(handler: HandlerPlan, margin: int) -> dict[str, Any]:
+def lambda_invoke_resource(partition: str) -> str:
+    """The Step Functions integration that invokes a Lambda, in ``partition`` (aws, aws-cn, aws-us-gov)."""
+    return f"arn:{partition}:states:::lambda:invoke"
+
+
+def _invoke(handler: HandlerPlan, margin: int, partition: str) -> dict[str, Any]:
     return {
         "Type": "Task",
-        "Resource": LAMBDA_INVOKE,
+        "Resource": lambda_invoke_resource(partition),
         "Parameters": {"FunctionName": handler.arn, "Payload.$": "$"},
         "TimeoutSeconds": handler.timeout_seconds + margin,
     }
@@ -114,10 +123,11 @@ def build_definition(
     *,
     execution_timeout_seconds: int,
     compensation_retry: RetryPolicy,
-    task_timeout_margin_seconds: int = 5,
+    partition: str,
+    task_timeout_margin_seconds: int,
     comment: str = "",
 ) -> dict[str, Any]:
-    """The state machine definition (a dict ready for ``json.dumps``)."""
+    """The state machine definition (a dict ready for ``json.dumps``) for the provider's ``partition``."""
     margin = task_timeout_margin_seconds
     states: dict[str, Any] = {}
     compensation_failed = {
@@ -148,7 +158,7 @@ def build_definition(
             retry.append(step.retry.retrier(TRANSIENT_ERRORS))
             catch.append({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": undo})
         states[step.name] = {
-            **_invoke(step.action, margin),
+            **_invoke(step.action, margin, partition),
             "ResultSelector": {"Payload.$": "$.Payload"},
             "ResultPath": f"$.results.{state_key(step.name)}",
             "Retry": retry,
@@ -157,14 +167,14 @@ def build_definition(
         }
         if step.compensation is not None:
             states[f"compensate-{step.name}"] = {
-                **_invoke(step.compensation, margin),
+                **_invoke(step.compensation, margin, partition),
                 "ResultPath": None,
                 "Retry": [compensation_retry.retrier(["States.ALL"])],
                 "Catch": [compensation_failed],
                 "Next": compensation_entry(index - 1) if index > 0 else "finalize",
             }
     states["finalize"] = {
-        **_invoke(final, margin),
+        **_invoke(final, margin, partition),
         "ResultPath": None,
         "Retry": [compensation_retry.retrier(["States.ALL"])],
         "Catch": [compensation_failed],
