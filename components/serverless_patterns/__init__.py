@@ -7,7 +7,14 @@ from serverless_patterns.blocks.table import GlobalIndex, KeyAttribute, Table, T
 from serverless_patterns.internals.iam import Grant, grant, idempotency_grant, kms_use_grant, star_grant
 from serverless_patterns.internals.validation import ArgumentError
 from serverless_patterns.patterns.cqrs import CommandHandler, Cqrs, CqrsArgs, Projection, ReadModel, WriteTable
-from serverless_patterns.patterns.fanout import FanOut, FanOutArgs, FanOutSubscriber, SubscriberOutputs
+from serverless_patterns.patterns.fanout import (
+    FanOut,
+    FanOutArgs,
+    FanOutSettings,
+    FanOutSubscriber,
+    FanOutSubscriberSettings,
+    SubscriberOutputs,
+)
 from serverless_patterns.patterns.saga import Saga, SagaArgs, SagaHandler, SagaRetry, SagaStep, state_machine_arn_for
 from serverless_patterns.patterns.scheduled_job import ScheduledJob, ScheduledJobArgs
 
@@ -23,7 +30,9 @@ __all__ = [
     "FailureQueueArgs",
     "FanOut",
     "FanOutArgs",
+    "FanOutSettings",
     "FanOutSubscriber",
+    "FanOutSubscriberSettings",
     "Function",
     "FunctionAlarms",
     "FunctionArgs",
