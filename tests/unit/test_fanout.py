@@ -296,3 +296,54 @@ def test_consumers_keep_idempotency_records_as_long_as_a_message_can_come_back(d
     shorter = fanout_args(subscriber("b", environment={"IDEMPOTENCY_EXPIRY_SECONDS": "86400"}))
     with pytest.raises(ArgumentError, match=r"IDEMPOTENCY_EXPIRY_SECONDS 86400 is shorter than the 1555200s"):
         declare(lambda: FanOut("events", shorter))
+
+
+EXISTING_TOPIC = "arn:aws:sns:us-east-1:123456789012:shared-events"
+
+
+def test_an_existing_topic_is_subscribed_to_instead_of_a_new_one(declare):
+    holder: dict[str, FanOut] = {}
+    outputs: dict[str, Any] = {}
+
+    def build() -> None:
+        import pulumi
+
+        fanout = holder["f"] = FanOut("events", fanout_args(subscriber("a"), topic_arn=EXISTING_TOPIC))
+        [publish] = fanout.publish_grants()
+        pulumi.Output.all(fanout.topic_arn, fanout.topic_name, *publish["resources"]).apply(
+            lambda values: outputs.update(values=values)
+        )
+
+    run = declare(build)
+    assert not run.of_type("aws:sns/topic:Topic")
+    assert not run.of_type("aws:sns/topicPolicy:TopicPolicy")
+    assert not [a for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["namespace"] == "AWS/SNS"]
+    [subscription] = run.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["topic"] == EXISTING_TOPIC
+    policies = run.of_type("aws:sqs/queuePolicy:QueuePolicy")
+    assert len(policies) == 2
+    for policy in policies:
+        [allow] = [s for s in statements(policy) if s["Effect"] == "Allow"]
+        assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": EXISTING_TOPIC}}
+    assert outputs["values"] == [EXISTING_TOPIC, "shared-events", EXISTING_TOPIC]
+    assert holder["f"].publish_grants()[0]["actions"] == ["sns:Publish"]
+
+
+@pytest.mark.parametrize(
+    ("topic_arn", "problem"),
+    [
+        ("shared-events", "topic_arn must be an ARN (arn:<partition>:<service>:...), got 'shared-events'"),
+        (
+            "arn:aws:sqs:us-east-1:123456789012:shared-events",
+            "topic_arn must be an SNS topic's ARN, got 'arn:aws:sqs:us-east-1:123456789012:shared-events'",
+        ),
+        (
+            "arn:aws:sns:us-east-1:123456789012:shared-events.fifo",
+            "topic_arn is a FIFO topic: its subscribers must be FIFO queues, and FanOut's queues are standard",
+        ),
+    ],
+)
+def test_an_existing_topic_must_be_a_standard_sns_topic(declare, topic_arn: str, problem: str):
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: FanOut("events", fanout_args(subscriber("a"), topic_arn=topic_arn)))
+    assert caught.value.problems == [problem]

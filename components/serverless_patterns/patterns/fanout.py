@@ -1,9 +1,11 @@
 """FanOut: one SNS topic → per subscriber an SQS queue with its DLQ → a Lambda consumer.
 
-Each subscriber gets a queue block (SNS may send to its queue and, through the subscription's redrive policy,
-to its DLQ, both scoped to this topic by ``aws:SourceArn``), a raw-delivery subscription with its filter policy,
-and a function block polling the queue with partial batch responses. The queue's visibility timeout is at least
-6 x the function timeout (AWS's guidance), so a message is not redelivered while a retried batch still runs.
+The topic is the pattern's own, or an existing standard topic it subscribes to (``topic_arn``), whose owner keeps
+its policy and alarms. Each subscriber gets a queue block (SNS may send to its queue and, through the
+subscription's redrive policy, to its DLQ, both scoped to the topic by ``aws:SourceArn``), a raw-delivery
+subscription with its filter policy, and a function block polling the queue with partial batch responses. The
+queue's visibility timeout is at least 6 x the function timeout (AWS's guidance), so a message is not redelivered
+while a retried batch still runs.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from serverless_patterns.internals.filter_policy import FilterScope, filter_poli
 from serverless_patterns.internals.iam import Grant, grant, kms_use_grant
 from serverless_patterns.internals.owned_functions import COMPONENT_WIDE_FIELDS, PER_FUNCTION_FIELDS, given
 from serverless_patterns.internals.policies import deny_insecure_transport, resource_policy
-from serverless_patterns.internals.settings import setting, settings_problems
+from serverless_patterns.internals.settings import ARN_PATTERN, setting, settings_problems
 from serverless_patterns.internals.validation import NAME_PATTERN, ArgumentError
 
 __all__ = [
@@ -81,6 +83,7 @@ class FanOutArgs(TypedDict):
 
     subscribers: list[FanOutSubscriber]
     alarm_topic_arn: pulumi.Input[str]
+    topic_arn: NotRequired[pulumi.Input[str]]
     kms_key_arn: NotRequired[pulumi.Input[str]]
     log_retention_days: NotRequired[int]
     log_level: NotRequired[str]
@@ -126,6 +129,16 @@ class FanOutSubscriberSettings:
     )
 
 
+def _standard_topic_problem(arn: str) -> str | None:
+    if not ARN_PATTERN.match(arn):
+        return None  # the ARN rule names it
+    if arn.split(":")[2] != "sns":
+        return f"must be an SNS topic's ARN, got {arn!r}"
+    if arn.endswith(".fifo"):
+        return "is a FIFO topic: its subscribers must be FIFO queues, and FanOut's queues are standard"
+    return None
+
+
 def _at_least_one(subscribers: tuple[FanOutSubscriberSettings, ...]) -> str | None:
     return None if subscribers else "must name at least one subscriber"
 
@@ -139,11 +152,19 @@ class FanOutSettings:
         check=_at_least_one, doc="at least one; names unique (below)"
     )
     alarm_topic_arn: pulumi.Input[str] = setting(arn=True)
+    topic_arn: pulumi.Input[str] | None = setting(
+        None,
+        arn=True,
+        check=_standard_topic_problem,
+        default_doc="a topic of its own",
+        doc="an existing standard topic to subscribe to instead: no topic, topic policy or topic alarm is created",
+    )
     kms_key_arn: pulumi.Input[str] | None = setting(
         None,
         arn=True,
         default_doc="`alias/aws/sns` on the topic, SSE-SQS on queues",
-        doc="one customer key for both (its policy must admit `sns.amazonaws.com`); consumers get `kms:Decrypt` on it",
+        doc="one customer key for the topic (with `topic_arn`: the key that topic uses) and the queues; its policy "
+        "must admit `sns.amazonaws.com`; consumers get `kms:Decrypt` on it",
     )
     log_retention_days: int | None = setting(None, default_doc="as `Function`", doc="applied to every consumer")
     log_level: str | None = setting(None, default_doc="as `Function`", doc="applied to every consumer")
@@ -270,9 +291,28 @@ class FanOut(pulumi.ComponentResource):
         if resolved is None:
             raise ArgumentError(f"FanOut {name!r}", problems)
         settings = self.settings = resolved
+        if settings.topic_arn is None:
+            topic = self._topic(name, settings)
+            self.topic_arn, self.topic_name = topic.arn, topic.name
+        else:
+            self.topic_arn = pulumi.Output.from_input(settings.topic_arn)
+            self.topic_name = self.topic_arn.apply(lambda arn: arn.rsplit(":", 1)[-1])
+
+        self.subscribers = {sub.name: self._subscriber(name, sub, self.topic_arn) for sub in settings.subscribers}
+        self.register_outputs(
+            {
+                "topic_arn": self.topic_arn,
+                "subscribers": {
+                    n: {"queue_url": s.queue_url, "dlq_url": s.dlq_url, "function_name": s.function_name}
+                    for n, s in self.subscribers.items()
+                },
+            }
+        )
+
+    def _topic(self, name: str, settings: FanOutSettings) -> aws.sns.Topic:
+        """The pattern's own topic: encrypted, TLS-only, alarmed on failed deliveries."""
         child = pulumi.ResourceOptions(parent=self)
         key = settings.kms_key_arn
-
         topic = aws.sns.Topic(name, kms_master_key_id=key if key is not None else AWS_MANAGED_TOPIC_KEY, opts=child)
         aws.sns.TopicPolicy(
             f"{name}-policy",
@@ -293,19 +333,7 @@ class FanOut(pulumi.ComponentResource):
             settings.alarm_topic_arn,
             self,
         )
-
-        self.subscribers = {sub.name: self._subscriber(name, sub, topic.arn) for sub in settings.subscribers}
-        self.topic_arn = topic.arn
-        self.topic_name = topic.name
-        self.register_outputs(
-            {
-                "topic_arn": topic.arn,
-                "subscribers": {
-                    n: {"queue_url": s.queue_url, "dlq_url": s.dlq_url, "function_name": s.function_name}
-                    for n, s in self.subscribers.items()
-                },
-            }
-        )
+        return topic
 
     def _subscriber(self, name: str, sub: FanOutSubscriberSettings, topic_arn: pulumi.Input[str]) -> SubscriberOutputs:
         settings = self.settings
