@@ -10,6 +10,7 @@ import pytest
 from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, iam_findings, statements
 
 from serverless_patterns import ArgumentError, idempotency_grant
+from serverless_patterns.internals.iam import grant_problems
 from serverless_patterns.patterns.fanout import (
     FanOut,
     FanOutArgs,
@@ -167,7 +168,8 @@ def test_overrides(declare):
     assert fn.inputs["loggingConfig"]["applicationLogLevel"] == "DEBUG"
     assert run.of_type("aws:cloudwatch/logGroup:LogGroup")[0].inputs["retentionInDays"] == 7
     grants = {tuple(s["Action"]): s["Resource"] for s in statements(run.of_type("aws:iam/rolePolicy:RolePolicy")[0])}
-    assert grants[("kms:Decrypt", "kms:GenerateDataKey")] == KEY
+    assert grants[("kms:Decrypt",)] == KEY, "receiving from an SSE-KMS queue needs Decrypt only"
+    assert not [actions for actions in grants if "kms:GenerateDataKey" in actions]
     assert grants[("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")] == (
         IDEMPOTENCY_ARN
     )
@@ -194,7 +196,7 @@ def test_outputs(declare):
         "arn:aws:sqs:us-east-1:123456789012:events-a-dlq",
         "serverless-orders-test-events-a-consumer",
     ]
-    assert holder["f"].publish_grants()[0]["actions"] == ["sns:Publish"]
+    assert holder["f"].publish_grants() == [{"actions": ["sns:Publish"], "resources": [holder["f"].topic_arn]}]
 
 
 def test_every_problem_is_reported_at_once(declare):
@@ -347,3 +349,15 @@ def test_an_existing_topic_must_be_a_standard_sns_topic(declare, topic_arn: str,
     with pytest.raises(ArgumentError) as caught:
         declare(lambda: FanOut("events", fanout_args(subscriber("a"), topic_arn=topic_arn)))
     assert caught.value.problems == [problem]
+
+
+@pytest.mark.parametrize("own_topic", [True, False])
+def test_publishers_to_a_topic_with_a_customer_key_may_use_the_key(declare, own_topic: bool):
+    holder: dict[str, FanOut] = {}
+    topic = {} if own_topic else {"topic_arn": EXISTING_TOPIC}
+    declare(lambda: holder.update(f=FanOut("events", fanout_args(subscriber("a"), kms_key_arn=KEY, **topic))))
+    grants = holder["f"].publish_grants()
+    # SNS encrypts each published message with a data key from the topic's key, on the publisher's behalf
+    assert grants[1] == {"actions": ["kms:Decrypt", "kms:GenerateDataKey"], "resources": [KEY]}
+    assert grants[0]["actions"] == ["sns:Publish"]
+    assert grant_problems(grants) == []

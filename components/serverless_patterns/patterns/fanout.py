@@ -164,7 +164,8 @@ class FanOutSettings:
         arn=True,
         default_doc="`alias/aws/sns` on the topic, SSE-SQS on queues",
         doc="one customer key for the topic (with `topic_arn`: the key that topic uses) and the queues; its policy "
-        "must admit `sns.amazonaws.com`; consumers get `kms:Decrypt` on it",
+        "must admit `sns.amazonaws.com`; consumers get `kms:Decrypt` on it, `publish_grants()` adds "
+        "`kms:GenerateDataKey`/`kms:Decrypt`",
     )
     log_retention_days: int | None = setting(None, default_doc="as `Function`", doc="applied to every consumer")
     log_level: str | None = setting(None, default_doc="as `Function`", doc="applied to every consumer")
@@ -358,7 +359,8 @@ class FanOut(pulumi.ComponentResource):
         function_args = _function_args(sub, settings)
         function_args["grants"] = [
             grant(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [queue.queue_arn]),
-            *([kms_use_grant(key)] if key is not None else []),
+            # Receiving from an SSE-KMS queue decrypts with its key; nothing the consumer does encrypts.
+            *([grant(["kms:Decrypt"], [key])] if key is not None else []),
             *function_args.get("grants", []),
         ]
         function = Function(f"{prefix}-consumer", function_args, opts=child)
@@ -377,5 +379,9 @@ class FanOut(pulumi.ComponentResource):
         return SubscriberOutputs(queue.queue_url, queue.queue_arn, queue.dlq_url, queue.dlq_arn, function.function_name)
 
     def publish_grants(self) -> list[Grant]:
-        """What a publisher's role needs: ``sns:Publish`` (which also authorises PublishBatch) on this topic."""
-        return [grant(["sns:Publish"], [self.topic_arn])]
+        """What a publisher's role needs: ``sns:Publish`` (which also authorises PublishBatch) on the topic and, when
+        the topic is encrypted with a customer key (``kms_key_arn``), ``kms:GenerateDataKey`` and ``kms:Decrypt`` on
+        that key: SNS asks KMS for the message's data key with the publisher's own permissions, so a publish without
+        them is AccessDenied. (AWS's guide writes ``kms:GenerateDataKey*``; grants here name each action.)"""
+        key = self.settings.kms_key_arn
+        return [grant(["sns:Publish"], [self.topic_arn]), *([kms_use_grant(key)] if key is not None else [])]
