@@ -16,7 +16,7 @@ from serverless_patterns.patterns.fanout import (
     SubscriberOutputs,
 )
 from serverless_patterns.patterns.saga import Saga, SagaArgs, SagaHandler, SagaRetry, SagaStep, state_machine_arn_for
-from serverless_patterns.patterns.scheduled_job import ScheduledJob, ScheduledJobArgs
+from serverless_patterns.patterns.scheduled_job import ScheduledJob, ScheduledJobArgs, ScheduledJobSettings
 
 __all__ = [
     "AlarmTopic",
@@ -51,6 +51,7 @@ __all__ = [
     "SagaStep",
     "ScheduledJob",
     "ScheduledJobArgs",
+    "ScheduledJobSettings",
     "SubscriberOutputs",
     "Table",
     "TableArgs",
