@@ -361,3 +361,10 @@ def test_publishers_to_a_topic_with_a_customer_key_may_use_the_key(declare, own_
     assert grants[1] == {"actions": ["kms:Decrypt", "kms:GenerateDataKey"], "resources": [KEY]}
     assert grants[0]["actions"] == ["sns:Publish"]
     assert grant_problems(grants) == []
+
+
+def test_an_existing_topic_may_sit_in_any_partition(declare):
+    gov_topic = "arn:aws-us-gov:sns:us-gov-west-1:123456789012:shared-events"
+    run = declare(lambda: FanOut("events", fanout_args(subscriber("a"), topic_arn=gov_topic)))
+    [subscription] = run.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["topic"] == gov_topic

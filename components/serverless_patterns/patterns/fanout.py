@@ -164,8 +164,7 @@ class FanOutSettings:
         arn=True,
         default_doc="`alias/aws/sns` on the topic, SSE-SQS on queues",
         doc="one customer key for the topic (with `topic_arn`: the key that topic uses) and the queues; its policy "
-        "must admit `sns.amazonaws.com`; consumers get `kms:Decrypt` on it, `publish_grants()` adds "
-        "`kms:GenerateDataKey`/`kms:Decrypt`",
+        "must admit `sns.amazonaws.com`",
     )
     log_retention_days: int | None = setting(None, default_doc="as `Function`", doc="applied to every consumer")
     log_level: str | None = setting(None, default_doc="as `Function`", doc="applied to every consumer")
