@@ -110,7 +110,7 @@ class FanOutSubscriberSettings:
     filter_policy_scope: FilterScope | None = setting(
         None,
         choices=FILTER_SCOPES,
-        default_doc="MessageAttributes",
+        default_doc=FILTER_SCOPES[0],
         doc="or MessageBody (nested keys need it); only with a `filter_policy`",
     )
     batch_size: int = setting(10, low=1, high=10000, doc=f"above {MAX_BATCH_WITHOUT_WINDOW} needs a batching window")
@@ -263,7 +263,8 @@ def _rule_problems(settings: FanOutSettings, indexes: Iterable[int]) -> list[str
 
 def fanout_problems(args: Any) -> tuple[FanOutSettings | None, list[str]]:
     """The settings from ``args`` and every problem: arguments that do not read, then the rules relating the
-    arguments that do (each subscriber whose own arguments read is judged, whatever is wrong elsewhere)."""
+    arguments that do (once the pattern's own arguments read, each subscriber whose arguments read is judged,
+    whatever is wrong with the others)."""
     settings, problems = settings_problems(FanOutSettings, args)
     if settings is not None:
         problems = _rule_problems(settings, range(len(settings.subscribers)))
