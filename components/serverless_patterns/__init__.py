@@ -46,7 +46,14 @@ from serverless_patterns.patterns.cqrs import (
     WriteTable,
     WriteTableSettings,
 )
-from serverless_patterns.patterns.fanout import FanOut, FanOutArgs, FanOutSubscriber, SubscriberOutputs
+from serverless_patterns.patterns.fanout import (
+    FanOut,
+    FanOutArgs,
+    FanOutSettings,
+    FanOutSubscriber,
+    FanOutSubscriberSettings,
+    SubscriberOutputs,
+)
 from serverless_patterns.patterns.saga import (
     Saga,
     SagaArgs,
@@ -59,7 +66,7 @@ from serverless_patterns.patterns.saga import (
     SagaStepSettings,
     state_machine_arn_for,
 )
-from serverless_patterns.patterns.scheduled_job import ScheduledJob, ScheduledJobArgs
+from serverless_patterns.patterns.scheduled_job import ScheduledJob, ScheduledJobArgs, ScheduledJobSettings
 
 __all__ = [
     "AlarmTopic",
@@ -79,7 +86,9 @@ __all__ = [
     "FailureQueueArgs",
     "FanOut",
     "FanOutArgs",
+    "FanOutSettings",
     "FanOutSubscriber",
+    "FanOutSubscriberSettings",
     "Function",
     "FunctionAlarmSettings",
     "FunctionAlarms",
@@ -111,6 +120,7 @@ __all__ = [
     "SagaStepSettings",
     "ScheduledJob",
     "ScheduledJobArgs",
+    "ScheduledJobSettings",
     "SubscriberOutputs",
     "Table",
     "TableArgs",

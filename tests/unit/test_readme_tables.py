@@ -32,6 +32,9 @@ EXPECTED = {
     "serverless_patterns.patterns.saga.SagaStepSettings",
     "serverless_patterns.patterns.saga.SagaHandlerSettings",
     "serverless_patterns.patterns.saga.SagaRetrySettings",
+    "serverless_patterns.patterns.fanout.FanOutSettings",
+    "serverless_patterns.patterns.fanout.FanOutSubscriberSettings",
+    "serverless_patterns.patterns.scheduled_job.ScheduledJobSettings",
 }
 
 

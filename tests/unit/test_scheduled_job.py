@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -9,7 +10,8 @@ import pytest
 from pulumi_helpers import FIXTURE_HANDLERS, TOPIC, iam_findings, statements
 
 from serverless_patterns import ArgumentError, ScheduledJob, ScheduledJobArgs
-from serverless_patterns.patterns.scheduled_job import missed_run_window
+from serverless_patterns.internals.settings import resolve
+from serverless_patterns.patterns.scheduled_job import ScheduledJobSettings, missed_run_window
 
 
 def job_args(**overrides: Any) -> ScheduledJobArgs:
@@ -162,32 +164,89 @@ def test_every_problem_is_reported_at_once(declare):
         reserved_concurrency=-1,
         async_retry_attempts=3,
         input={"scheduled_time": "x"},
-        memory_mb=64,
+        retry_atempts=1,
     )
     with pytest.raises(ArgumentError) as caught:
         declare(lambda: ScheduledJob("sweep", bad))
-    text = "\n".join(caught.value.problems)
-    for fragment in [
-        "schedule: unknown time zone 'Nowhere/City'",
+    assert caught.value.problems == [
+        "unknown argument 'retry_atempts' (did you mean 'retry_attempts'?)",
+        "schedule is not valid: cron: exactly one of day-of-month and day-of-week must be '?'",
+        "timezone must be an IANA time zone name such as Europe/Paris, got 'Nowhere/City'",
         "flexible_window_minutes must be between 1 and 1440, got 0",
-        "start_date 'tomorrow' is not an ISO 8601 date and time",
-        "end_date '2027-01-01T00:00:00' needs a UTC offset",
+        "start_date must be an ISO 8601 date and time, got 'tomorrow'",
+        "end_date needs a UTC offset (e.g. Z or +01:00), got '2027-01-01T00:00:00'",
+        "input may not set scheduled_time: the schedule supplies it",
         "retry_attempts must be between 0 and 185, got 200",
         "max_event_age_seconds must be between 60 and 86400, got 30",
         "reserved_concurrency must be between 0 and 10000, got -1",
         "async_retry_attempts must be between 0 and 2, got 3",
-        "input may not set scheduled_time",
-        "memory_mb must be between 128 and 10240",
-    ]:
-        assert fragment in text, text
-    with pytest.raises(ArgumentError, match="exactly one of day-of-month and day-of-week"):
-        declare(lambda: ScheduledJob("sweep", job_args(schedule="cron(0 12 * * MON *)")))
-    with pytest.raises(ArgumentError, match="rate: the value must be at least 1"):
-        declare(lambda: ScheduledJob("sweep", job_args(schedule="rate(0 minutes)")))
-    with pytest.raises(ArgumentError, match="end_date must be after start_date"):
-        declare(
-            lambda: ScheduledJob("sweep", job_args(start_date="2027-01-02T00:00:00Z", end_date="2027-01-01T00:00:00Z"))
-        )
+    ]
+
+
+def test_the_rules_relating_arguments_are_reported_at_once(declare):
+    bad = job_args(
+        start_date="2027-01-02T00:00:00Z",
+        end_date="2027-01-01T00:00:00Z",
+        memory_mb=64,
+        environment={"IDEMPOTENCY_EXPIRY_SECONDS": "86400"},
+    )
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: ScheduledJob("sweep", bad))
+    assert caught.value.problems == [
+        "end_date must be after start_date",
+        "environment IDEMPOTENCY_EXPIRY_SECONDS 86400 is shorter than the 1216800s a run's event can come back "
+        "(Scheduler's and Lambda's event ages + the DLQ's 14 days): a re-sent run would apply its effects twice",
+        "memory_mb must be between 128 and 10240, got 64",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "problem"),
+    [
+        ("rate(0 minutes)", "schedule is not valid: rate: the value must be at least 1"),
+        ("every 5 minutes", "schedule is not valid: 'every 5 minutes' is not rate(value unit), cron(6 fields) or "),
+    ],
+)
+def test_schedule_expressions_are_checked_before_deploy(declare, schedule: str, problem: str):
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: ScheduledJob("sweep", job_args(schedule=schedule)))
+    [found] = caught.value.problems
+    assert found.startswith(problem)
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (None, "args must be a mapping of arguments, got None"),
+        ({**job_args(), "schedule": None}, "schedule must be a string, got None"),
+        ({k: v for k, v in job_args().items() if k != "handler"}, "handler is required"),
+        (job_args(schedul="rate(1 hour)"), "unknown argument 'schedul' (did you mean 'schedule'?)"),
+        (job_args(grants={"actions": ["sqs:SendMessage"]}), "grants must be a list, got a mapping"),
+        (job_args(input=["a"]), "input must be a mapping, got a list"),
+        (job_args(retry_attempts="2"), "retry_attempts must be an integer, got '2'"),
+        (
+            job_args(alarm_topic_arn="alarms"),
+            "alarm_topic_arn must be an ARN (arn:<partition>:<service>:...), got 'alarms'",
+        ),
+    ],
+)
+def test_unreadable_arguments_are_named(declare, bad: Any, problem: str):
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: ScheduledJob("sweep", bad))
+    assert caught.value.problems == [problem]
+
+
+def test_settings_hold_every_default_in_one_place():
+    settings = resolve(ScheduledJobSettings, job_args(), "ScheduledJob 'sweep'")
+    assert (settings.timezone, settings.flexible_window_minutes, settings.group_name) == ("UTC", None, None)
+    assert (settings.retry_attempts, settings.max_event_age_seconds) == (2, 3600)
+    assert (settings.async_retry_attempts, settings.async_max_event_age_seconds) == (2, 3600)
+    assert (settings.reserved_concurrency, settings.throttles_alarm_threshold) == (1, 30)
+    assert (settings.input, settings.grants, settings.environment, settings.memory_mb) == (None, (), None, None)
+
+
+def test_the_argument_type_names_exactly_the_settings():
+    assert set(ScheduledJobArgs.__annotations__) == {f.name for f in dataclasses.fields(ScheduledJobSettings)}
 
 
 def test_idempotency_records_outlive_every_way_a_run_can_come_back(declare):

@@ -18,7 +18,7 @@ from serverless_patterns.blocks.function import FunctionArgs, component_function
 from serverless_patterns.internals.iam import Grant
 from serverless_patterns.internals.settings import setting
 
-__all__ = ["COMPONENT_FUNCTION_FIELDS", "FUNCTION_FIELDS", "HandlerSettings", "pattern_function_args"]
+__all__ = ["COMPONENT_FUNCTION_FIELDS", "FUNCTION_FIELDS", "HandlerSettings", "given", "pattern_function_args"]
 
 #: The per-function fields the Function block takes from a handler's settings.
 FUNCTION_FIELDS = (
@@ -50,7 +50,8 @@ class HandlerSettings:
     grants: tuple[Grant, ...] = setting((), doc="added to the grants the pattern gives")
 
 
-def _given(settings: object, names: Iterable[str]) -> dict[str, Any]:
+def given(settings: object, names: Iterable[str]) -> dict[str, Any]:
+    """The named settings that hold a value (``None`` leaves the field to the Function block's default)."""
     values = ((name, getattr(settings, name, None)) for name in names)
     return {name: value for name, value in values if value is not None}
 
@@ -64,5 +65,5 @@ def pattern_function_args(
     """The Function block's arguments for ``handler``: the fields it gives, the pattern-wide ones of ``pattern``
     (alarm topic, log settings, handlers root), and the pattern's own ``environment`` and ``grants`` first."""
     return component_function_args(
-        _given(handler, FUNCTION_FIELDS), _given(pattern, COMPONENT_FUNCTION_FIELDS), environment, grants
+        given(handler, FUNCTION_FIELDS), given(pattern, COMPONENT_FUNCTION_FIELDS), environment, grants
     )

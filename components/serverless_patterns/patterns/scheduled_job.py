@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
@@ -20,38 +22,46 @@ import pulumi_aws as aws
 from serverless_patterns.blocks.function import Function, FunctionArgs, component_function_args, function_problems
 from serverless_patterns.blocks.queue import DLQ_RETENTION_SECONDS, IDEMPOTENCY_EXPIRY_ENV, FailureQueue
 from serverless_patterns.internals.alarms import AlarmSpec, metric_alarm
+from serverless_patterns.internals.handler_settings import COMPONENT_FUNCTION_FIELDS, FUNCTION_FIELDS, given
 from serverless_patterns.internals.iam import Grant, grant, policy_document
 from serverless_patterns.internals.naming import physical_name
 from serverless_patterns.internals.roles import service_role
 from serverless_patterns.internals.runtime import current_account
-from serverless_patterns.internals.schedule_expression import Schedule, ScheduleError, parse_schedule
-from serverless_patterns.internals.validation import Problems
+from serverless_patterns.internals.schedule_expression import Schedule, ScheduleError, parse_schedule, parse_timezone
+from serverless_patterns.internals.settings import setting, settings_problems
+from serverless_patterns.internals.validation import ArgumentError
 
-__all__ = ["ScheduledJob", "ScheduledJobArgs", "missed_run_window"]
+__all__ = [
+    "ScheduledJob",
+    "ScheduledJobArgs",
+    "ScheduledJobSettings",
+    "missed_run_window",
+    "scheduled_job_problems",
+]
 
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
-DEFAULT_THROTTLES_THRESHOLD = 30
 HOUR, DAY = 3600, 86400
-DEFAULT_MAX_EVENT_AGE_SECONDS = HOUR  # both Scheduler's delivery window and Lambda's async event age
 
 
 class ScheduledJobArgs(TypedDict):
-    schedule: str  # rate(...), cron(...) or at(...)
+    """Arguments of :class:`ScheduledJob` (defaults and rules: :class:`ScheduledJobSettings`)."""
+
+    schedule: str
     handler_package: str
     handler: str
     alarm_topic_arn: pulumi.Input[str]
-    timezone: NotRequired[str]  # [UTC] IANA name
-    flexible_window_minutes: NotRequired[int]  # [0: off] 1..1440
-    start_date: NotRequired[str]  # ISO 8601 with offset
+    timezone: NotRequired[str]
+    flexible_window_minutes: NotRequired[int]
+    start_date: NotRequired[str]
     end_date: NotRequired[str]
-    group_name: NotRequired[str]  # [a group of its own]
-    input: NotRequired[dict[str, Any]]  # extra JSON fields; scheduled_time is always added
-    retry_attempts: NotRequired[int]  # [2] 0..185: Scheduler's delivery retries
-    max_event_age_seconds: NotRequired[int]  # [3600] 60..86400: Scheduler's delivery window
-    reserved_concurrency: NotRequired[int]  # [1] 0 = no reservation (accounts with a low quota)
-    async_retry_attempts: NotRequired[int]  # [2] 0..2: Lambda's retries of a failed run
-    async_max_event_age_seconds: NotRequired[int]  # [3600] 60..21600
-    throttles_alarm_threshold: NotRequired[int]  # [30] per 5 minutes
+    group_name: NotRequired[str]
+    input: NotRequired[dict[str, Any]]
+    retry_attempts: NotRequired[int]
+    max_event_age_seconds: NotRequired[int]
+    reserved_concurrency: NotRequired[int]
+    async_retry_attempts: NotRequired[int]
+    async_max_event_age_seconds: NotRequired[int]
+    throttles_alarm_threshold: NotRequired[int]
     memory_mb: NotRequired[int]
     timeout_seconds: NotRequired[int]
     grants: NotRequired[list[Grant]]
@@ -60,6 +70,88 @@ class ScheduledJobArgs(TypedDict):
     log_level: NotRequired[str]
     metrics_namespace: NotRequired[str]
     handlers_root: NotRequired[str]
+
+
+def _expression_problem(expression: str) -> str | None:
+    try:
+        parse_schedule(expression)  # the time zone is judged on its own, and cannot make a valid expression invalid
+    except ScheduleError as error:
+        return f"is not valid: {error}"
+    return None
+
+
+def _timezone_problem(name: str) -> str | None:
+    try:
+        parse_timezone(name)
+    except ScheduleError:
+        return f"must be an IANA time zone name such as Europe/Paris, got {name!r}"
+    return None
+
+
+def _date_problem(value: str) -> str | None:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return f"must be an ISO 8601 date and time, got {value!r}"
+    return None if parsed.tzinfo is not None else f"needs a UTC offset (e.g. Z or +01:00), got {value!r}"
+
+
+def _input_problem(extra: Mapping[str, Any]) -> str | None:
+    if "scheduled_time" in extra:
+        return "may not set scheduled_time: the schedule supplies it"
+    try:
+        json.dumps(extra)
+    except (TypeError, ValueError):
+        return "must be JSON-serialisable"
+    return None
+
+
+@dataclass(frozen=True)
+class ScheduledJobSettings:
+    """:class:`ScheduledJobArgs` resolved: every default and rule of the pattern. The function's own fields are left
+    to the Function block when unset."""
+
+    schedule: str = setting(
+        check=_expression_problem, doc="`rate(5 minutes)`, `cron(0/5 * * * ? *)`, `at(2027-01-01T09:00:00)`"
+    )
+    handler_package: str = setting(doc="as `Function`")
+    handler: str = setting(doc="as `Function`")
+    alarm_topic_arn: pulumi.Input[str] = setting(arn=True)
+    timezone: str = setting("UTC", check=_timezone_problem, doc="IANA name")
+    flexible_window_minutes: int | None = setting(None, low=1, high=1440, default_doc="off")
+    start_date: str | None = setting(None, check=_date_problem, doc="ISO 8601 with a UTC offset")
+    end_date: str | None = setting(None, check=_date_problem, doc="ISO 8601 with a UTC offset; after `start_date`")
+    group_name: str | None = setting(None, default_doc="a schedule group of its own")
+    input: dict[str, Any] | None = setting(
+        None,
+        check=_input_problem,
+        default_doc="{}",
+        doc="extra JSON fields of the event (`scheduled_time` is reserved)",
+    )
+    retry_attempts: int = setting(2, low=0, high=185, doc="Scheduler's delivery retries")
+    max_event_age_seconds: int = setting(HOUR, low=60, high=DAY, doc="Scheduler's delivery window")
+    reserved_concurrency: int = setting(
+        1,
+        low=0,
+        high=10000,
+        doc="keeps runs from overlapping; 0 = no reservation (accounts with a low concurrency quota; runs may then "
+        "overlap)",
+    )
+    async_retry_attempts: int = setting(2, low=0, high=2, doc="Lambda's retries of a failed run")
+    async_max_event_age_seconds: int = setting(HOUR, low=60, high=21600, doc="Lambda's window for those retries")
+    throttles_alarm_threshold: int = setting(
+        30, low=1, high=1_000_000, doc="throttles per 5 minutes; tolerates overlap prevention"
+    )
+    memory_mb: int | None = setting(None, default_doc="as `Function`")
+    timeout_seconds: int | None = setting(None, default_doc="as `Function`")
+    grants: tuple[Mapping[str, Any], ...] = setting((), doc="as `Function`")
+    environment: Mapping[str, pulumi.Input[str]] | None = setting(
+        None, doc=f"as `Function`; `{IDEMPOTENCY_EXPIRY_ENV}` is set for you"
+    )
+    log_retention_days: int | None = setting(None, default_doc="as `Function`")
+    log_level: str | None = setting(None, default_doc="as `Function`")
+    metrics_namespace: str | None = setting(None, default_doc="as `Function`")
+    handlers_root: str | None = setting(None, default_doc="as `Function`")
 
 
 def missed_run_window(period_seconds: int, flexible_window_minutes: int) -> tuple[int, int] | None:
@@ -75,67 +167,56 @@ def missed_run_window(period_seconds: int, flexible_window_minutes: int) -> tupl
     return None
 
 
-def redelivery_window(args: ScheduledJobArgs) -> int:
+def job_schedule(settings: ScheduledJobSettings) -> Schedule:
+    """The parsed schedule, in its time zone (both were checked on their own)."""
+    return parse_schedule(settings.schedule, settings.timezone)
+
+
+def missed_run_alarm_window(settings: ScheduledJobSettings) -> tuple[int, int] | None:
+    """The missed-run alarm's (period, evaluation periods), for schedules with a constant interval only."""
+    period = job_schedule(settings).period_seconds
+    return None if period is None else missed_run_window(period, settings.flexible_window_minutes or 0)
+
+
+def redelivery_window(settings: ScheduledJobSettings) -> int:
     """How long after its scheduled time a run's event can still reach the function: Scheduler's and Lambda's
     retries up to their maximum event ages, then a hand re-send from the DLQ within its 14 days."""
-    return (
-        args.get("max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS)
-        + args.get("async_max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS)
-        + DLQ_RETENTION_SECONDS
+    return settings.max_event_age_seconds + settings.async_max_event_age_seconds + DLQ_RETENTION_SECONDS
+
+
+def _function_args(settings: ScheduledJobSettings) -> FunctionArgs:
+    spec = given(settings, FUNCTION_FIELDS)
+    if not settings.reserved_concurrency:
+        del spec["reserved_concurrency"]  # 0: no reservation
+    return component_function_args(
+        spec, given(settings, COMPONENT_FUNCTION_FIELDS), {IDEMPOTENCY_EXPIRY_ENV: str(redelivery_window(settings))}
     )
 
 
-def _function_args(args: ScheduledJobArgs) -> FunctionArgs:
-    return component_function_args(args, args, {IDEMPOTENCY_EXPIRY_ENV: str(redelivery_window(args))})
-
-
-def _date_problem(field: str, value: str) -> str | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return f"{field} {value!r} is not an ISO 8601 date and time"
-    return None if parsed.tzinfo is not None else f"{field} {value!r} needs a UTC offset (e.g. Z or +01:00)"
-
-
-def scheduled_job_problems(args: ScheduledJobArgs) -> tuple[list[str], Schedule | None]:
-    p = Problems("scheduled job")
-    schedule: Schedule | None = None
-    try:
-        schedule = parse_schedule(args.get("schedule", ""), args.get("timezone", "UTC"))
-    except ScheduleError as error:
-        p.add(f"schedule: {error}")
-    if "flexible_window_minutes" in args:
-        p.int_range("flexible_window_minutes", args["flexible_window_minutes"], 1, 1440)
-    for field in ("start_date", "end_date"):
-        if field in args and (problem := _date_problem(field, args[field])):  # type: ignore[literal-required]
-            p.add(problem)
-    if "start_date" in args and "end_date" in args and not p.items:
-        p.check(
-            datetime.fromisoformat(args["end_date"]) > datetime.fromisoformat(args["start_date"]),
-            "end_date must be after start_date",
+def _rule_problems(settings: ScheduledJobSettings) -> list[str]:
+    """The rules relating the settings to each other and to the function block."""
+    problems: list[str] = []
+    start, end = settings.start_date, settings.end_date
+    if start is not None and end is not None and datetime.fromisoformat(end) <= datetime.fromisoformat(start):
+        problems.append("end_date must be after start_date")
+    window = redelivery_window(settings)
+    expiry = (settings.environment or {}).get(IDEMPOTENCY_EXPIRY_ENV)
+    if isinstance(expiry, str) and not (expiry.isdigit() and int(expiry) >= window):
+        problems.append(
+            f"environment {IDEMPOTENCY_EXPIRY_ENV} {expiry} is shorter than the {window}s a run's event can come "
+            "back (Scheduler's and Lambda's event ages + the DLQ's 14 days): a re-sent run would apply its effects "
+            "twice"
         )
-    p.int_range("retry_attempts", args.get("retry_attempts", 2), 0, 185)
-    p.int_range("max_event_age_seconds", args.get("max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS), 60, 86400)
-    p.int_range("reserved_concurrency", args.get("reserved_concurrency", 1), 0, 10000)
-    p.int_range("async_retry_attempts", args.get("async_retry_attempts", 2), 0, 2)
-    p.int_range(
-        "async_max_event_age_seconds", args.get("async_max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS), 60, 21600
-    )
-    p.int_range(
-        "throttles_alarm_threshold", args.get("throttles_alarm_threshold", DEFAULT_THROTTLES_THRESHOLD), 1, 1_000_000
-    )
-    extra = args.get("input", {})
-    p.check(isinstance(extra, dict), "input must be a JSON object")
-    if isinstance(extra, dict):
-        p.check("scheduled_time" not in extra, "input may not set scheduled_time: the schedule supplies it")
-        try:
-            json.dumps(extra)
-        except (TypeError, ValueError):
-            p.add("input must be JSON-serialisable")
-    function = _function_args(args)
-    function.pop("reserved_concurrency", None)
-    p.extend(function_problems("job", function))
-    return p.items, schedule
+    return problems + function_problems("job", _function_args(settings))
+
+
+def scheduled_job_problems(args: Any) -> tuple[ScheduledJobSettings | None, list[str]]:
+    """The settings from ``args`` and every problem: arguments that do not read, else the rules relating them."""
+    settings, problems = settings_problems(ScheduledJobSettings, args)
+    if settings is None:
+        return None, problems
+    problems = _rule_problems(settings)
+    return (settings if not problems else None), problems
 
 
 class ScheduledJob(pulumi.ComponentResource):
@@ -146,47 +227,40 @@ class ScheduledJob(pulumi.ComponentResource):
     group_name: pulumi.Output[str]
     function_name: pulumi.Output[str]
     dlq_url: pulumi.Output[str]
+    settings: ScheduledJobSettings
 
     def __init__(self, name: str, args: ScheduledJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("serverless-patterns:index:ScheduledJob", name, None, opts)
-        problems = Problems(f"ScheduledJob {name!r}")
-        found, schedule = scheduled_job_problems(args)
-        problems.extend(found)
-        problems.raise_if_any()
-        assert schedule is not None
+        resolved, problems = scheduled_job_problems(args)
+        if resolved is None:
+            raise ArgumentError(f"ScheduledJob {name!r}", problems)
+        settings = self.settings = resolved
+        schedule = job_schedule(settings)
         child = pulumi.ResourceOptions(parent=self)
-        topic = args["alarm_topic_arn"]
+        topic = settings.alarm_topic_arn
 
         dlq = FailureQueue(f"{name}-dlq", {"alarm_topic_arn": topic}, opts=child)
-        function_args = _function_args(args)
-        reserved = args.get("reserved_concurrency", 1)
-        if reserved:
-            function_args["reserved_concurrency"] = reserved
-        else:
-            function_args.pop("reserved_concurrency", None)
+        function_args = _function_args(settings)
         function_args["async_config"] = {
-            "max_retry_attempts": args.get("async_retry_attempts", 2),
-            "max_event_age_seconds": args.get("async_max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS),
+            "max_retry_attempts": settings.async_retry_attempts,
+            "max_event_age_seconds": settings.async_max_event_age_seconds,
             "on_failure_queue_arn": dlq.queue_arn,
         }
-        function_args["alarms"] = {
-            "throttles_threshold": args.get("throttles_alarm_threshold", DEFAULT_THROTTLES_THRESHOLD)
-        }
+        function_args["alarms"] = {"throttles_threshold": settings.throttles_alarm_threshold}
         function = Function(f"{name}-function", function_args, opts=child)
 
-        if "group_name" in args:
-            group_name: pulumi.Input[str] = args["group_name"]
+        if settings.group_name is not None:
+            group_name: pulumi.Input[str] = settings.group_name
         else:
             group = aws.scheduler.ScheduleGroup(f"{name}-group", name=physical_name(name), opts=child)
             group_name = group.name
 
-        account = current_account(self)
         role = service_role(
             f"{name}-scheduler-role",
             "scheduler.amazonaws.com",
             f"EventBridge Scheduler role of the {name} job",
             self,
-            source_account=account,
+            source_account=current_account(self),
         )
         policy = aws.iam.RolePolicy(
             f"{name}-scheduler-policy",
@@ -196,33 +270,32 @@ class ScheduledJob(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        window = args.get("flexible_window_minutes")
+        window = settings.flexible_window_minutes
         schedule_resource = aws.scheduler.Schedule(
             name,
             name=physical_name(name),
             group_name=group_name,
             schedule_expression=schedule.expression,
-            schedule_expression_timezone=args.get("timezone", "UTC"),
-            start_date=args.get("start_date"),
-            end_date=args.get("end_date"),
+            schedule_expression_timezone=settings.timezone,
+            start_date=settings.start_date,
+            end_date=settings.end_date,
             flexible_time_window={"mode": "FLEXIBLE", "maximum_window_in_minutes": window}
             if window
             else {"mode": "OFF"},
             target={
                 "arn": function.function_arn,
                 "role_arn": role.arn,
-                "input": json.dumps({**args.get("input", {}), "scheduled_time": SCHEDULED_TIME}, sort_keys=True),
+                "input": json.dumps({**(settings.input or {}), "scheduled_time": SCHEDULED_TIME}, sort_keys=True),
                 "retry_policy": {
-                    "maximum_retry_attempts": args.get("retry_attempts", 2),
-                    "maximum_event_age_in_seconds": args.get("max_event_age_seconds", DEFAULT_MAX_EVENT_AGE_SECONDS),
+                    "maximum_retry_attempts": settings.retry_attempts,
+                    "maximum_event_age_in_seconds": settings.max_event_age_seconds,
                 },
                 "dead_letter_config": {"arn": dlq.queue_arn},
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
 
-        period = schedule.period_seconds
-        alarm_window = missed_run_window(period, window or 0) if period is not None else None
+        alarm_window = missed_run_alarm_window(settings)
         if alarm_window is not None:
             alarm_period, evaluations = alarm_window
             metric_alarm(
