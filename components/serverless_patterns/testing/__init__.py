@@ -14,7 +14,7 @@ install except :func:`local_cloud`, which needs the ``[localcloud]`` extra.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -63,15 +63,6 @@ __all__ = [
 DEFAULT_REGION = "us-east-1"
 
 
-@contextlib.contextmanager
-def _working_folder(folder: Path | None) -> Iterator[None]:
-    if folder is None:
-        yield
-        return
-    with contextlib.chdir(folder):
-        yield
-
-
 def run_component(
     declare: Callable[[], object],
     *,
@@ -91,7 +82,7 @@ def run_component(
     folder = project_root(project_dir) if project_dir is not None else None
     project = project_name(folder) if folder is not None else "project"
     settings = {"aws:region": DEFAULT_REGION, **namespaced_config(config, project)}
-    with _working_folder(folder):
+    with contextlib.chdir(folder) if folder is not None else contextlib.nullcontext():
         return run_declarations(
             mocks or OfflineMocks(region=settings["aws:region"]), declare, stack=stack, project=project, config=settings
         )
