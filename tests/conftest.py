@@ -27,6 +27,6 @@ def declare() -> Callable[[Callable[[], object]], ProgramRun]:
     """Run declarations under offline mocks (stack ``test``) and return what they registered."""
 
     def run(build: Callable[[], object]) -> ProgramRun:
-        return run_declarations(OfflineMocks(), build)
+        return run_declarations(OfflineMocks(), build, project="serverless-orders")
 
     return run

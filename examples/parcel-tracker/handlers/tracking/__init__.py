@@ -1,0 +1,1 @@
+"""tracking: the parcel-events subscriber that keeps each parcel's latest status."""

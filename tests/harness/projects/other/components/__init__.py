@@ -1,0 +1,1 @@
+"""The other project's own helpers."""

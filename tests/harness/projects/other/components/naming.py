@@ -1,0 +1,5 @@
+"""The other project's label."""
+
+
+def label() -> str:
+    return "other"

@@ -1,0 +1,5 @@
+"""The shop's label."""
+
+
+def label() -> str:
+    return "shop"
