@@ -146,7 +146,7 @@ def test_resources_declared_inside_apply_are_waited_for():
 def test_an_invalid_component_fails_the_run_with_every_problem():
     with pytest.raises(ArgumentError) as raised:
         run_component(lambda: FanOut("events", {"alarm_topic_arn": ALARMS, "subscribers": []}))
-    assert "at least one subscriber is required" in str(raised.value)
+    assert "subscribers must name at least one subscriber" in str(raised.value)
 
 
 def test_runs_do_not_leak_into_each_other():

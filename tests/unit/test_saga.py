@@ -419,7 +419,7 @@ def test_arns_follow_the_providers_partition():
         pulumi.export("expected", state_machine_arn_for("checkout", *where))
         pulumi.export("actual", saga.state_machine_arn)
 
-    run = run_declarations(OfflineMocks(region="cn-north-1"), build)
+    run = run_declarations(OfflineMocks(region="cn-north-1"), build, project="serverless-orders")
     definition = definition_of(run)
     assert {task["Resource"] for task in tasks(definition).values()} == {"arn:aws-cn:states:::lambda:invoke"}
     assert Linter.validate(definition) == []
