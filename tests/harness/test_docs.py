@@ -9,11 +9,14 @@ import pytest
 from harness_projects import REPO
 
 GUIDE = REPO / "docs" / "use-in-your-project.md"
+README = REPO / "README.md"
 MARKED = re.compile(r"<!-- (from|file): (\S+) -->\n```python\n(.*?)```", re.S)
 
 
 def marked_blocks() -> list[tuple[str, str, str]]:
-    return [(kind, path, code) for kind, path, code in MARKED.findall(GUIDE.read_text())]
+    """The marked code blocks of the guide and of the README's "Use it in your project" section."""
+    text = GUIDE.read_text() + README.read_text()
+    return [(kind, path, code) for kind, path, code in MARKED.findall(text)]
 
 
 def test_the_guide_shows_the_example_projects_tests_and_the_whole_pattern():
