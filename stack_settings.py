@@ -13,9 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from serverless_patterns.blocks.alarm_topic import EMAIL_PATTERN
-from serverless_patterns.internals.schedule_expression import ScheduleError, parse_schedule
-from serverless_patterns.internals.validation import LOG_LEVELS, LOG_RETENTION_DAYS, ArgumentError
+from serverless_patterns import (
+    EMAIL_PATTERN,
+    LOG_LEVELS,
+    LOG_RETENTION_DAYS,
+    ArgumentError,
+    ScheduleError,
+    parse_schedule,
+)
 
 __all__ = ["KNOWN_KEYS", "ConfigError", "StackSettings", "load_settings", "settings_from_pulumi"]
 

@@ -1,6 +1,6 @@
 """Pulumi ComponentResources for event-driven serverless patterns on AWS, and the shared blocks they build on."""
 
-from serverless_patterns.blocks.alarm_topic import AlarmTopic, AlarmTopicArgs, AlarmTopicSettings
+from serverless_patterns.blocks.alarm_topic import EMAIL_PATTERN, AlarmTopic, AlarmTopicArgs, AlarmTopicSettings
 from serverless_patterns.blocks.function import (
     AsyncInvokeConfig,
     AsyncInvokeSettings,
@@ -30,7 +30,8 @@ from serverless_patterns.internals.iam import (
     kms_use_grant,
     star_grant,
 )
-from serverless_patterns.internals.validation import ArgumentError
+from serverless_patterns.internals.schedule_expression import Schedule, ScheduleError, parse_schedule
+from serverless_patterns.internals.validation import LOG_LEVELS, LOG_RETENTION_DAYS, ArgumentError
 from serverless_patterns.patterns.cqrs import (
     CommandHandler,
     CommandHandlerSettings,
@@ -69,6 +70,9 @@ from serverless_patterns.patterns.saga import (
 from serverless_patterns.patterns.scheduled_job import ScheduledJob, ScheduledJobArgs, ScheduledJobSettings
 
 __all__ = [
+    "EMAIL_PATTERN",
+    "LOG_LEVELS",
+    "LOG_RETENTION_DAYS",
     "AlarmTopic",
     "AlarmTopicArgs",
     "AlarmTopicSettings",
@@ -118,6 +122,8 @@ __all__ = [
     "SagaSettings",
     "SagaStep",
     "SagaStepSettings",
+    "Schedule",
+    "ScheduleError",
     "ScheduledJob",
     "ScheduledJobArgs",
     "ScheduledJobSettings",
@@ -130,6 +136,7 @@ __all__ = [
     "grant",
     "idempotency_grant",
     "kms_use_grant",
+    "parse_schedule",
     "star_grant",
     "state_machine_arn_for",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -317,3 +318,16 @@ def test_bad_expiry_schedule_is_a_config_error():
     config = {**stack_config("dev"), "serverless-orders:expireOrdersSchedule": "cron(0 12 * * MON *)"}
     with pytest.raises(ConfigError, match="expireOrdersSchedule: cron: exactly one of day-of-month and day-of-week"):
         run_program(OfflineMocks(), "dev", config)
+
+
+def test_the_orders_app_imports_only_the_librarys_public_api():
+    import ast
+
+    import serverless_patterns
+
+    root = Path(__file__).resolve().parents[2]
+    for path in (root / "__main__.py", root / "stack_settings.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("serverless_patterns"):
+                assert node.module == "serverless_patterns", f"{path.name} imports {node.module}"
+                assert {alias.name for alias in node.names} <= set(serverless_patterns.__all__)
