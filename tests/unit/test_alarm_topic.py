@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pulumi_helpers import statements
 
@@ -15,8 +17,11 @@ def test_key_lets_cloudwatch_encrypt_and_account_manage_it(declare):
     by_sid = {s["Sid"]: s for s in statements(key)}
     cloudwatch = by_sid["CloudWatchPublishesAlarms"]
     assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    # AWS's documented statement for alarms publishing to an encrypted topic, verbatim: no condition (a condition
+    # on this statement has been reported to silence alarm delivery).
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert cloudwatch["Resource"] == "*"
+    assert "Condition" not in cloudwatch
     admin = by_sid["AccountAdministersKeyThroughIam"]
     assert admin["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     assert "kms:PutKeyPolicy" in admin["Action"]
@@ -38,11 +43,22 @@ def test_topic_uses_the_key_and_policy_admits_cloudwatch_over_tls_only(declare):
     assert not run.of_type("aws:sns/topicSubscription:TopicSubscription")
 
 
-def test_email_subscription(declare):
+def test_email_subscription_redrives_what_it_cannot_deliver(declare):
     run = declare(lambda: AlarmTopic("alarms", {"email": "oncall@example.com"}))
     [subscription] = run.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert subscription.inputs["protocol"] == "email"
     assert subscription.inputs["endpoint"] == "oncall@example.com"
+    dlq = run.named("alarms-email-dlq", "aws:sqs/queue:Queue")
+    assert json.loads(subscription.inputs["redrivePolicy"]) == {"deadLetterTargetArn": dlq.state["arn"]}
+    assert dlq.inputs["messageRetentionSeconds"] == 14 * 24 * 3600
+    [queue_policy] = [p for p in run.of_type("aws:sqs/queuePolicy:QueuePolicy") if "email-dlq" in p.name]
+    sender = next(s for s in statements(queue_policy) if s["Effect"] == "Allow")
+    assert sender["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert sender["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": run.named("alarms", "aws:sns/topic:Topic").state["arn"]}
+    }
+    depth = [a for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.name == "alarms-email-dlq-depth"]
+    assert depth, "an undeliverable alarm e-mail is itself alarmed"
 
 
 def test_invalid_arguments(declare):

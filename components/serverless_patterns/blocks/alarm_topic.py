@@ -1,13 +1,15 @@
 """The stack's alarm topic: every alarm notifies it.
 
 CloudWatch cannot publish to a topic encrypted with the AWS-managed ``alias/aws/sns`` key, so the topic uses a
-customer-managed key whose policy lets ``cloudwatch.amazonaws.com`` use it, and a topic policy that lets CloudWatch
-publish (from this account only) beside the TLS-only deny. The key's alias is derived from the component's name,
-so a stack may hold several alarm topics.
+customer-managed key whose policy lets ``cloudwatch.amazonaws.com`` use it (AWS's documented statement), and a
+topic policy that lets CloudWatch publish (from this account only) beside the TLS-only deny. An e-mail subscription
+redrives what it cannot deliver to an alarmed queue. The key's alias is derived from the component's name, so a
+stack may hold several alarm topics.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
@@ -15,6 +17,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from serverless_patterns.blocks.queue import FailureQueue
 from serverless_patterns.internals.naming import physical_name
 from serverless_patterns.internals.policies import deny_insecure_transport, resource_policy, service_may
 from serverless_patterns.internals.runtime import current_account, current_partition
@@ -109,12 +112,14 @@ class AlarmTopic(pulumi.ComponentResource):
                         "Action": KEY_ADMIN_ACTIONS,
                         "Resource": "*",
                     },
+                    # AWS's documented statement for CloudWatch alarms publishing to an encrypted topic, verbatim:
+                    # a condition here (aws:SourceAccount, say) has been reported to silence alarm delivery, and the
+                    # topic policy below already admits CloudWatch from this account only.
                     service_may(
                         "CloudWatchPublishesAlarms",
                         "cloudwatch.amazonaws.com",
-                        ["kms:Decrypt", "kms:GenerateDataKey"],
+                        ["kms:Decrypt", "kms:GenerateDataKey*"],
                         "*",
-                        same_account,
                     ),
                 ]
             ),
@@ -142,8 +147,20 @@ class AlarmTopic(pulumi.ComponentResource):
             opts=child,
         )
         if settings.email is not None:
+            # An alarm e-mail SNS cannot deliver (a bounce, a throttled endpoint) waits in a queue of its own, which
+            # is itself alarmed, instead of being dropped after SNS's retries.
+            undelivered = FailureQueue(
+                f"{name}-email-dlq",
+                {"alarm_topic_arn": topic.arn, "senders": [{"service": "sns.amazonaws.com", "source_arn": topic.arn}]},
+                opts=child,
+            )
             aws.sns.TopicSubscription(
-                f"{name}-email", topic=topic.arn, protocol="email", endpoint=settings.email, opts=child
+                f"{name}-email",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=settings.email,
+                redrive_policy=undelivered.queue_arn.apply(lambda arn: json.dumps({"deadLetterTargetArn": arn})),
+                opts=child,
             )
         self.topic_arn = topic.arn
         self.key_arn = key.arn

@@ -22,17 +22,24 @@ def deny_insecure_transport(actions: list[str], resource: pulumi.Input[str]) -> 
 
 
 def service_may(
-    sid: str, service: str, actions: list[str], resource: pulumi.Input[str], condition: dict[str, Any]
+    sid: str,
+    service: str,
+    actions: list[str],
+    resource: pulumi.Input[str],
+    condition: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Allow an AWS service principal ``actions`` on ``resource`` under ``condition`` (SourceArn/SourceAccount)."""
-    return {
+    """Allow an AWS service principal ``actions`` on ``resource``, under ``condition`` (SourceArn/SourceAccount)
+    when given; a statement without one is the exception, and says why where it is written."""
+    statement: dict[str, Any] = {
         "Sid": sid,
         "Effect": "Allow",
         "Principal": {"Service": service},
         "Action": actions,
         "Resource": resource,
-        "Condition": condition,
     }
+    if condition is not None:
+        statement["Condition"] = condition
+    return statement
 
 
 def resource_policy(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
