@@ -17,6 +17,7 @@ from serverless_patterns import (
     Saga,
     ScheduledJob,
     Table,
+    TableArgs,
     grant,
     idempotency_grant,
     state_machine_arn_for,
@@ -32,34 +33,27 @@ on_aws = pulumi.ResourceOptions(providers=[provider])
 # Every alarm in the stack notifies this topic (encrypted with a key CloudWatch may use).
 alarms = AlarmTopic("alarms", {"email": settings.alarm_email} if settings.alarm_email else {}, opts=on_aws)
 
-# Shared tables, handed to the components that use them.
-protect = settings.deletion_protection
-idempotency = Table(
-    "idempotency",
-    {"partition_key": {"name": "id", "type": "S"}, "ttl_attribute": "expiration", "deletion_protection": protect},
-    opts=on_aws,
-)
-inventory = Table(
-    "inventory", {"partition_key": {"name": "sku", "type": "S"}, "deletion_protection": protect}, opts=on_aws
-)
-reservations = Table(
-    "reservations", {"partition_key": {"name": "order_id", "type": "S"}, "deletion_protection": protect}, opts=on_aws
-)
-payments = Table(
-    "payments", {"partition_key": {"name": "order_id", "type": "S"}, "deletion_protection": protect}, opts=on_aws
-)
-invoices = Table(
-    "invoices", {"partition_key": {"name": "order_id", "type": "S"}, "deletion_protection": protect}, opts=on_aws
-)
-notifications = Table(
-    "notifications",
-    {
-        "partition_key": {"name": "order_id", "type": "S"},
-        "sort_key": {"name": "event_type", "type": "S"},
-        "deletion_protection": protect,
-    },
-    opts=on_aws,
-)
+
+# Shared tables, handed to the components that use them; each one alarmed on throttles and DynamoDB errors.
+def shared_table(name: str, key: str, sort_key: str | None = None, ttl_attribute: str | None = None) -> Table:
+    args: TableArgs = {
+        "alarm_topic_arn": alarms.topic_arn,
+        "partition_key": {"name": key, "type": "S"},
+        "deletion_protection": settings.deletion_protection,
+    }
+    if sort_key is not None:
+        args["sort_key"] = {"name": sort_key, "type": "S"}
+    if ttl_attribute is not None:
+        args["ttl_attribute"] = ttl_attribute
+    return Table(name, args, opts=on_aws)
+
+
+idempotency = shared_table("idempotency", "id", ttl_attribute="expiration")
+inventory = shared_table("inventory", "sku")
+reservations = shared_table("reservations", "order_id")
+payments = shared_table("payments", "order_id")
+invoices = shared_table("invoices", "order_id")
+notifications = shared_table("notifications", "order_id", sort_key="event_type")
 
 # Stock seeded from config (sku → count) when an item is created; live stock is never reset by a later `pulumi up`.
 for sku, count in sorted(settings.inventory.items()):
@@ -132,7 +126,7 @@ orders = Cqrs(
     "orders",
     {
         "alarm_topic_arn": alarms.topic_arn,
-        "deletion_protection": protect,
+        "deletion_protection": settings.deletion_protection,
         "log_retention_days": settings.log_retention_days,
         "log_level": settings.log_level,
         "write_table": {

@@ -22,9 +22,9 @@ alarm_email = config.get("alarmEmail")
 
 alarms = AlarmTopic("alarms", {"email": alarm_email} if alarm_email else {})
 
-parcels = keyed_table("parcels", "parcel_id", deletion_protection)
-notices = keyed_table("notices", "notice_id", deletion_protection)
-reports = keyed_table("reports", "report_id", deletion_protection)
+parcels = keyed_table("parcels", "parcel_id", alarms.topic_arn, deletion_protection)
+notices = keyed_table("notices", "notice_id", alarms.topic_arn, deletion_protection)
+reports = keyed_table("reports", "report_id", alarms.topic_arn, deletion_protection)
 
 parcel_events = FanOut(
     "parcel-events",

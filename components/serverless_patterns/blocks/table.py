@@ -14,6 +14,7 @@ from typing import Any, Literal, NotRequired, TypedDict, get_args
 import pulumi
 import pulumi_aws as aws
 
+from serverless_patterns.internals.alarms import AlarmSpec, MathAlarmSpec, MathMetric, math_alarm, metric_alarm
 from serverless_patterns.internals.settings import setting, settings_problems, typed_settings
 from serverless_patterns.internals.validation import ArgumentError
 
@@ -53,6 +54,7 @@ class GlobalIndex(TypedDict):
 class TableArgs(TypedDict):
     """Arguments of :class:`Table` (defaults and rules: :class:`TableSettings`)."""
 
+    alarm_topic_arn: pulumi.Input[str]
     partition_key: KeyAttribute
     sort_key: NotRequired[KeyAttribute]
     global_indexes: NotRequired[list[GlobalIndex]]
@@ -60,6 +62,7 @@ class TableArgs(TypedDict):
     stream_view_type: NotRequired[StreamView]
     deletion_protection: NotRequired[bool]
     kms_key_arn: NotRequired[pulumi.Input[str]]
+    alarm_operations: NotRequired[list[str]]
 
 
 def _non_empty(most: int | None = None) -> Callable[[str], str | None]:
@@ -90,10 +93,50 @@ class GlobalIndexSettings:
     non_key_attributes: tuple[str, ...] = setting((), doc="projected attributes, with INCLUDE (and only with it)")
 
 
+#: DynamoDB operations that publish SystemErrors; a table alarms on those it is used with (at most 10 per alarm).
+DYNAMODB_OPERATIONS = (
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactGetItems",
+    "TransactWriteItems",
+    "GetRecords",
+)
+ALARMED_OPERATIONS = (
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+    "GetRecords",
+)
+_MAX_ALARM_METRICS = 10  # CloudWatch: metrics in one alarm's math expression
+
+
+def _operations_problem(operations: tuple[str, ...]) -> str | None:
+    unknown = [o for o in operations if o not in DYNAMODB_OPERATIONS]
+    if not 1 <= len(operations) <= _MAX_ALARM_METRICS or len(set(operations)) != len(operations) or unknown:
+        return (
+            f"must name 1 to {_MAX_ALARM_METRICS} distinct DynamoDB operations "
+            f"({', '.join(DYNAMODB_OPERATIONS)}); got {list(operations)}"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class TableSettings:
     """:class:`TableArgs` resolved: every default and rule of the table block."""
 
+    alarm_topic_arn: pulumi.Input[str] = setting(arn=True, doc="every table alarm notifies it")
     partition_key: KeyAttributeSettings = setting(doc='`{"name": ..., "type": "S" \\| "N" \\| "B"}`')
     sort_key: KeyAttributeSettings | None = setting(None, doc="the same shape")
     global_indexes: tuple[GlobalIndexSettings, ...] = setting((), doc=f"at most {_MAX_GSIS}, below")
@@ -101,6 +144,13 @@ class TableSettings:
     stream_view_type: str | None = setting(None, choices=get_args(StreamView), default_doc="no stream")
     deletion_protection: bool = setting(True)
     kms_key_arn: pulumi.Input[str] | None = setting(None, arn=True, default_doc="AWS-owned key", doc="a customer key")
+    alarm_operations: tuple[str, ...] = setting(
+        ALARMED_OPERATIONS,
+        check=_operations_problem,
+        default_doc="the data-plane operations and GetRecords",
+        doc="the operations whose SystemErrors the table alarms on (CloudWatch publishes them per operation; "
+        "at most 10 in one alarm)",
+    )
 
 
 def _keys(settings: TableSettings) -> list[tuple[str, KeyAttributeSettings]]:
@@ -221,6 +271,7 @@ class Table(pulumi.ComponentResource):
             deletion_protection_enabled=settings.deletion_protection,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self._alarms(name, table.name, settings)
         self.table_name = table.name
         self.table_arn = table.arn
         self.stream_arn = table.stream_arn if stream is not None else None
@@ -228,3 +279,39 @@ class Table(pulumi.ComponentResource):
         if stream is not None:
             outputs["stream_arn"] = table.stream_arn
         self.register_outputs(outputs)
+
+    def _alarms(self, name: str, table_name: pulumi.Output[str], settings: TableSettings) -> None:
+        """Throttled reads and writes, and DynamoDB's own errors (SystemErrors, published per operation, summed)."""
+        topic = settings.alarm_topic_arn
+        for metric, label in (("ReadThrottleEvents", "read"), ("WriteThrottleEvents", "write")):
+            metric_alarm(
+                f"{name}-{label}-throttles",
+                AlarmSpec(
+                    "AWS/DynamoDB",
+                    metric,
+                    {"TableName": table_name},
+                    1,
+                    f"{metric} on the table: requests are being throttled.",
+                    period_seconds=300,
+                ),
+                topic,
+                self,
+            )
+        operations = settings.alarm_operations
+        metrics = [
+            MathMetric(f"m{i}", "AWS/DynamoDB", "SystemErrors", {"TableName": table_name, "Operation": op})
+            for i, op in enumerate(operations)
+        ]
+        math_alarm(
+            f"{name}-system-errors",
+            MathAlarmSpec(
+                metrics=metrics,
+                expression=f"SUM([{','.join(m.id for m in metrics)}])",
+                label="SystemErrors over " + ", ".join(operations),
+                threshold=1,
+                description="DynamoDB returned 500s (SystemErrors) for " + ", ".join(operations) + ".",
+                period_seconds=300,
+            ),
+            topic,
+            self,
+        )

@@ -17,6 +17,7 @@ import pulumi
 from serverless_patterns.internals.settings import setting
 
 __all__ = [
+    "DOCUMENTED_SERVICE_WILDCARDS",
     "STAR_RESOURCE_ACTIONS",
     "Grant",
     "GrantSettings",
@@ -135,13 +136,28 @@ def grant_problems(grants: Sequence[Grant], field: str = "grants") -> list[str]:
     return problems
 
 
+#: Wildcard actions a resource policy may grant a service principal because AWS documents the statement that way;
+#: (principal, action) → where it is written and why.
+DOCUMENTED_SERVICE_WILDCARDS: dict[tuple[str, str], str] = {
+    ("cloudwatch.amazonaws.com", "kms:GenerateDataKey*"): (
+        "AlarmTopic's key policy: AWS's documented statement for CloudWatch alarms publishing to an encrypted topic, "
+        "kept verbatim (variations of it have been reported to silence alarm delivery)"
+    ),
+}
+
+
 def statement_problems(statement: Mapping[str, Any]) -> list[str]:
-    """Problems of one Allow statement of an identity policy (used by the stack-wide IAM tests)."""
+    """Problems of one Allow statement (used by the stack-wide IAM tests): wildcard actions (but the documented
+    service exceptions), Resource '*' beyond the listed actions."""
     actions = statement.get("Action", [])
     resources = statement.get("Resource", [])
     actions = [actions] if isinstance(actions, str) else list(actions)
     resources = [resources] if isinstance(resources, str) else list(resources)
-    problems = [p for a in actions if (p := _action_problem(a))]
+    service = (
+        (statement.get("Principal") or {}).get("Service") if isinstance(statement.get("Principal"), dict) else None
+    )
+    documented = {a for (principal, a) in DOCUMENTED_SERVICE_WILDCARDS if principal == service}
+    problems = [p for a in actions if a not in documented and (p := _action_problem(a))]
     if "*" in resources:
         problems.extend(f"{a} on Resource '*'" for a in actions if a not in STAR_RESOURCE_ACTIONS)
     return problems

@@ -28,7 +28,7 @@ import pulumi_aws as aws
 from serverless_patterns.blocks.function import Function, function_problems
 from serverless_patterns.blocks.queue import FailureQueue
 from serverless_patterns.blocks.table import GlobalIndex, KeyAttribute, Table, TableArgs, table_problems
-from serverless_patterns.internals.alarms import AlarmSpec, MathAlarmSpec, MathMetric, math_alarm, metric_alarm
+from serverless_patterns.internals.alarms import AlarmSpec, metric_alarm
 from serverless_patterns.internals.handler_settings import AS_FUNCTION, HandlerSettings, pattern_function_args
 from serverless_patterns.internals.iam import STAR_RESOURCE_ACTIONS, Grant, grant, star_grant
 from serverless_patterns.internals.settings import ARN_PATTERN, setting, settings_problems
@@ -69,8 +69,6 @@ READ_MODEL_ACTIONS = [
     "dynamodb:UpdateItem",
 ]
 STREAM_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
-WRITE_TABLE_OPERATIONS = ["GetItem", "PutItem", "UpdateItem", "Query", "GetRecords"]
-READ_MODEL_OPERATIONS = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]
 _TABLE_ARN = re.compile(r"^arn:[a-z-]+:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}$")
 _STREAM_ARN = re.compile(r"^arn:[a-z-]+:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}/stream/.+$")
 
@@ -298,8 +296,9 @@ def env_name(read_model: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", read_model).upper() + "_TABLE"
 
 
-def _write_table_args(table: WriteTableSettings, protect: bool) -> TableArgs:
+def _write_table_args(table: WriteTableSettings, protect: bool, alarms: pulumi.Input[str]) -> TableArgs:
     args: TableArgs = {
+        "alarm_topic_arn": alarms,
         "partition_key": table.partition_key,
         "global_indexes": list(table.global_indexes),
         "stream_view_type": "NEW_AND_OLD_IMAGES",
@@ -314,8 +313,8 @@ def _write_table_args(table: WriteTableSettings, protect: bool) -> TableArgs:
     return args
 
 
-def _read_model_args(model: ReadModelSettings, protect: bool) -> TableArgs:
-    args: TableArgs = {"partition_key": model.partition_key, "deletion_protection": protect}
+def _read_model_args(model: ReadModelSettings, protect: bool, alarms: pulumi.Input[str]) -> TableArgs:
+    args: TableArgs = {"alarm_topic_arn": alarms, "partition_key": model.partition_key, "deletion_protection": protect}
     if model.sort_key is not None:
         args["sort_key"] = model.sort_key
     if model.ttl_attribute is not None:
@@ -328,7 +327,10 @@ def _write_table_problems(settings: CqrsSettings) -> list[str]:
     if created is not None and existing is not None:
         return ["give write_table or existing_write_table, not both"]
     if created is not None:
-        return [f"write_table: {p}" for p in table_problems(_write_table_args(created, settings.deletion_protection))]
+        return [
+            f"write_table: {p}"
+            for p in table_problems(_write_table_args(created, settings.deletion_protection, settings.alarm_topic_arn))
+        ]
     if existing is None:
         return ["write_table (or existing_write_table) is required"]
     problems: list[str] = []
@@ -344,7 +346,8 @@ def _read_model_problems(settings: CqrsSettings) -> list[str]:
     problems: list[str] = []
     for index, model in enumerate(settings.read_models):
         problems += [
-            f"read_models[{index}]: {p}" for p in table_problems(_read_model_args(model, settings.deletion_protection))
+            f"read_models[{index}]: {p}"
+            for p in table_problems(_read_model_args(model, settings.deletion_protection, settings.alarm_topic_arn))
         ]
         if model.name == WRITE_TABLE and settings.write_table is not None:
             problems.append(f"read_models[{index}].name {model.name!r} is the write table's: choose another")
@@ -422,8 +425,11 @@ class Cqrs(pulumi.ComponentResource):
 
         self.read_models = {}
         for model in settings.read_models:
-            table = Table(f"{name}-{model.name}", _read_model_args(model, settings.deletion_protection), opts=child)
-            self._table_alarms(f"{name}-{model.name}", table, READ_MODEL_OPERATIONS, settings.alarm_topic_arn)
+            table = Table(
+                f"{name}-{model.name}",
+                _read_model_args(model, settings.deletion_protection, settings.alarm_topic_arn),
+                opts=child,
+            )
             self.read_models[model.name] = table
 
         self.command_functions = {}
@@ -464,9 +470,8 @@ class Cqrs(pulumi.ComponentResource):
             )
         assert settings.write_table is not None  # one of the two, by _write_table_problems
         resource_name = f"{name}-{WRITE_TABLE}"
-        table_args = _write_table_args(settings.write_table, settings.deletion_protection)
+        table_args = _write_table_args(settings.write_table, settings.deletion_protection, settings.alarm_topic_arn)
         table = Table(resource_name, table_args, opts=pulumi.ResourceOptions(parent=self))
-        self._table_alarms(resource_name, table, WRITE_TABLE_OPERATIONS, settings.alarm_topic_arn)
         assert table.stream_arn is not None  # the write table always streams
         return table.table_name, table.table_arn, table.stream_arn
 
@@ -531,36 +536,3 @@ class Cqrs(pulumi.ComponentResource):
             self,
         )
         return ProjectionOutputs(function.function_name, failures.queue_url, failures.queue_arn)
-
-    def _table_alarms(self, prefix: str, table: Table, operations: list[str], topic: pulumi.Input[str]) -> None:
-        for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
-            metric_alarm(
-                f"{prefix}-{metric.removesuffix('Events').lower().replace('throttle', '-throttles')}",
-                AlarmSpec(
-                    "AWS/DynamoDB",
-                    metric,
-                    {"TableName": table.table_name},
-                    1,
-                    f"{metric} on the table: requests are being throttled.",
-                    period_seconds=300,
-                ),
-                topic,
-                self,
-            )
-        metrics = [
-            MathMetric(f"m{i}", "AWS/DynamoDB", "SystemErrors", {"TableName": table.table_name, "Operation": op})
-            for i, op in enumerate(operations)
-        ]
-        math_alarm(
-            f"{prefix}-system-errors",
-            MathAlarmSpec(
-                metrics=metrics,
-                expression=f"SUM([{','.join(m.id for m in metrics)}])",
-                label="SystemErrors over " + ", ".join(operations),
-                threshold=1,
-                description="DynamoDB returned 500s (SystemErrors) for " + ", ".join(operations) + ".",
-                period_seconds=300,
-            ),
-            topic,
-            self,
-        )

@@ -12,6 +12,7 @@ from serverless_patterns.testing import PulumiStack, RunComponent
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"  # Pulumi.dev.yaml
+ALARMS = f"arn:aws:sns:{REGION}:{ACCOUNT}:alarms"
 
 
 def test_the_dev_stack_declares_the_fan_out_the_job_and_the_alarm_topic(pulumi_stack: PulumiStack) -> None:
@@ -72,7 +73,7 @@ def test_config_overrides_reach_the_program(pulumi_stack: PulumiStack) -> None:
 
 
 def test_the_projects_own_table_helper(run_component: RunComponent) -> None:
-    run = run_component(lambda: keyed_table("parcels", "parcel_id", deletion_protection=True))
+    run = run_component(lambda: keyed_table("parcels", "parcel_id", ALARMS, deletion_protection=True))
 
     [table] = run.of_type("aws:dynamodb/table:Table")
     assert table.inputs["hashKey"] == "parcel_id"

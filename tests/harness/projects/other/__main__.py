@@ -7,6 +7,7 @@ import pulumi
 from components.naming import label
 from serverless_patterns import Table
 
-table = Table("things", {"partition_key": {"name": "id", "type": "S"}})
+ALARMS = "arn:aws:sns:us-east-1:123456789012:alarms"
+table = Table("things", {"alarm_topic_arn": ALARMS, "partition_key": {"name": "id", "type": "S"}})
 pulumi.export("label", label())
 pulumi.export("table_arn", table.table_arn)
