@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from serverless_patterns import (
     AlarmTopic,
     Cqrs,
+    CustomerKey,
     FanOut,
     Saga,
     ScheduledJob,
@@ -20,6 +21,7 @@ from serverless_patterns import (
     TableArgs,
     grant,
     idempotency_grant,
+    kms_use_grant,
     state_machine_arn_for,
 )
 from stack_settings import settings_from_pulumi
@@ -33,6 +35,16 @@ on_aws = pulumi.ResourceOptions(providers=[provider])
 # Every alarm in the stack notifies this topic (encrypted with a key CloudWatch may use).
 alarms = AlarmTopic("alarms", {"email": settings.alarm_email} if settings.alarm_email else {}, opts=on_aws)
 
+# Data at rest: with customerKeys (prod), one rotating customer key for every table, queue, topic and log group,
+# and every function that touches them is granted it; without (dev), AWS's own keys.
+data_key = (
+    CustomerKey("data", {"description": "Encrypts the orders app's data at rest."}, opts=on_aws)
+    if settings.customer_keys
+    else None
+)
+data_key_arn = data_key.key_arn if data_key is not None else None
+key_grants = [kms_use_grant(data_key.key_arn)] if data_key is not None else []
+
 
 # Shared tables, handed to the components that use them; each one alarmed on throttles and DynamoDB errors.
 def shared_table(name: str, key: str, sort_key: str | None = None, ttl_attribute: str | None = None) -> Table:
@@ -40,6 +52,7 @@ def shared_table(name: str, key: str, sort_key: str | None = None, ttl_attribute
         "alarm_topic_arn": alarms.topic_arn,
         "partition_key": {"name": key, "type": "S"},
         "deletion_protection": settings.deletion_protection,
+        "kms_key_arn": data_key_arn,
     }
     if sort_key is not None:
         args["sort_key"] = {"name": sort_key, "type": "S"}
@@ -78,6 +91,7 @@ order_events = FanOut(
     "order-events",
     {
         "alarm_topic_arn": alarms.topic_arn,
+        "kms_key_arn": data_key_arn,
         "log_retention_days": settings.log_retention_days,
         "log_level": settings.log_level,
         "subscribers": [
@@ -86,6 +100,9 @@ order_events = FanOut(
                 "handler_package": "order_events",
                 "handler": "fulfilment.handler",
                 "filter_policy": {"event_type": ["OrderPlaced"]},
+                # A burst of orders starts at most this many checkouts at once: it protects Step Functions'
+                # StartExecution quota and the tables the saga writes.
+                "maximum_concurrency": 10,
                 "environment": {"CHECKOUT_STATE_MACHINE_ARN": checkout_state_machine_arn},
                 "grants": [grant(["states:StartExecution"], [checkout_state_machine_arn])],
             },
@@ -95,7 +112,7 @@ order_events = FanOut(
                 "handler": "invoicing.handler",
                 "filter_policy": {"event_type": ["OrderConfirmed"]},
                 "environment": {"INVOICES_TABLE": invoices.table_name},
-                "grants": [grant(["dynamodb:PutItem"], [invoices.table_arn])],
+                "grants": [grant(["dynamodb:PutItem"], [invoices.table_arn]), *key_grants],
             },
             {
                 "name": "notifications",
@@ -103,7 +120,7 @@ order_events = FanOut(
                 "handler": "notifications.handler",
                 "filter_policy": {"event_type": ["OrderConfirmed", "OrderCancelled", "OrderExpired"]},
                 "environment": {"NOTIFICATIONS_TABLE": notifications.table_name},
-                "grants": [grant(["dynamodb:PutItem"], [notifications.table_arn])],
+                "grants": [grant(["dynamodb:PutItem"], [notifications.table_arn]), *key_grants],
             },
             {
                 "name": "big-orders",
@@ -112,7 +129,7 @@ order_events = FanOut(
                 "filter_policy": {"event_type": ["OrderPlaced"], "total": [{"numeric": [">=", BIG_ORDER_TOTAL]}]},
                 "filter_policy_scope": "MessageBody",
                 "environment": {"IDEMPOTENCY_TABLE": idempotency.table_name},
-                "grants": [idempotency_grant(idempotency.table_arn)],
+                "grants": [idempotency_grant(idempotency.table_arn), *key_grants],
             },
         ],
     },
@@ -127,6 +144,7 @@ orders = Cqrs(
     {
         "alarm_topic_arn": alarms.topic_arn,
         "deletion_protection": settings.deletion_protection,
+        "kms_key_arn": data_key_arn,
         "log_retention_days": settings.log_retention_days,
         "log_level": settings.log_level,
         "write_table": {
@@ -181,6 +199,7 @@ checkout = Saga(
     "checkout",
     {
         "alarm_topic_arn": alarms.topic_arn,
+        "kms_key_arn": data_key_arn,
         "log_retention_days": settings.log_retention_days,
         "log_level": settings.log_level,
         "execution_timeout_seconds": CHECKOUT_TIMEOUT_SECONDS,
@@ -198,6 +217,7 @@ checkout = Saga(
                         grant(["dynamodb:ConditionCheckItem"], [orders_table_arn]),
                         grant(["dynamodb:PutItem"], [reservations.table_arn]),
                         grant(["dynamodb:UpdateItem"], [inventory.table_arn]),
+                        *key_grants,
                     ],
                 },
                 "compensation": {
@@ -209,6 +229,7 @@ checkout = Saga(
                         grant(["dynamodb:ConditionCheckItem"], [orders_table_arn]),
                         grant(["dynamodb:GetItem", "dynamodb:UpdateItem"], [reservations.table_arn]),
                         grant(["dynamodb:UpdateItem"], [inventory.table_arn]),
+                        *key_grants,
                     ],
                 },
                 "business_errors": ["OutOfStock", "OrderNotPending"],
@@ -220,7 +241,7 @@ checkout = Saga(
                     "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
                     "handler": "payment.charge",
                     "environment": {**saga_tables, "PAYMENT_LIMIT": str(settings.payment_limit)},
-                    "grants": [grant(["dynamodb:PutItem"], [payments.table_arn])],
+                    "grants": [grant(["dynamodb:PutItem"], [payments.table_arn]), *key_grants],
                 },
                 "compensation": {
                     "handler_package": "checkout",
@@ -230,6 +251,7 @@ checkout = Saga(
                     "grants": [
                         grant(["dynamodb:ConditionCheckItem"], [orders_table_arn]),
                         grant(["dynamodb:UpdateItem"], [payments.table_arn]),
+                        *key_grants,
                     ],
                 },
                 "business_errors": ["PaymentDeclined"],
@@ -241,7 +263,7 @@ checkout = Saga(
                     "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
                     "handler": "order_status.confirm",
                     "environment": saga_tables,
-                    "grants": [grant(["dynamodb:GetItem", "dynamodb:UpdateItem"], [orders_table_arn])],
+                    "grants": [grant(["dynamodb:GetItem", "dynamodb:UpdateItem"], [orders_table_arn]), *key_grants],
                 },
                 "business_errors": ["OrderNotPending"],
             },
@@ -251,7 +273,7 @@ checkout = Saga(
             "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
             "handler": "order_status.mark_cancelled",
             "environment": saga_tables,
-            "grants": [grant(["dynamodb:UpdateItem"], [orders_table_arn])],
+            "grants": [grant(["dynamodb:UpdateItem"], [orders_table_arn]), *key_grants],
         },
     },
     opts=on_aws,
@@ -278,7 +300,9 @@ expire_orders = ScheduledJob(
             grant(["dynamodb:Query"], [pulumi.Output.concat(orders.write_table_arn, "/index/", STATUS_INDEX)]),
             grant(["dynamodb:UpdateItem"], [orders.write_table_arn]),
             idempotency_grant(idempotency.table_arn),
+            *key_grants,
         ],
+        "kms_key_arn": data_key_arn,
     },
     opts=on_aws,
 )

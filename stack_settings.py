@@ -46,6 +46,7 @@ class StackSettings:
     log_retention_days: int = 30
     log_level: str = "INFO"
     deletion_protection: bool = True
+    customer_keys: bool = False
     inventory: dict[str, int] = field(default_factory=dict)
     payment_limit: float = 1000.0
     pending_order_ttl_minutes: int = 15
@@ -179,6 +180,7 @@ def _parsers(problems: list[str]) -> dict[str, tuple[str, Callable[[Any], Any]]]
         "logRetentionDays": ("log_retention_days", _log_retention(problems)),
         "logLevel": ("log_level", _log_level(problems)),
         "deletionProtection": ("deletion_protection", _bool("deletionProtection", problems)),
+        "customerKeys": ("customer_keys", _bool("customerKeys", problems)),
         "inventory": ("inventory", _inventory(problems)),
         "paymentLimit": ("payment_limit", _positive_number("paymentLimit", problems)),
         "pendingOrderTtlMinutes": ("pending_order_ttl_minutes", _positive_int("pendingOrderTtlMinutes", problems)),

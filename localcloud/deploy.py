@@ -181,9 +181,12 @@ class MotoDeployer(pulumi.runtime.Mocks):
 
     def _kms_key(self, args: Any) -> tuple[str, dict[str, Any]]:
         inputs = args.inputs
-        key = self.client("kms").create_key(
+        kms = self.client("kms")
+        key = kms.create_key(
             Description=inputs.get("description", ""), **({"Policy": inputs["policy"]} if "policy" in inputs else {})
         )["KeyMetadata"]
+        if inputs.get("enableKeyRotation"):
+            kms.enable_key_rotation(KeyId=key["KeyId"])
         return key["KeyId"], {"arn": key["Arn"], "keyId": key["KeyId"]}
 
     def _kms_alias(self, args: Any) -> tuple[str, dict[str, Any]]:
@@ -284,6 +287,9 @@ class MotoDeployer(pulumi.runtime.Mocks):
             ]
         if inputs.get("streamEnabled"):
             request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": inputs["streamViewType"]}
+        encryption = inputs.get("serverSideEncryption") or {}
+        if encryption.get("enabled") and encryption.get("kmsKeyArn"):
+            request["SSESpecification"] = {"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": encryption["kmsKeyArn"]}
         dynamodb = self.client("dynamodb")
         table = dynamodb.create_table(**request)["TableDescription"]
         if inputs.get("ttl"):
@@ -317,10 +323,12 @@ class MotoDeployer(pulumi.runtime.Mocks):
 
     def _log_group(self, args: Any) -> tuple[str, dict[str, Any]]:
         logs = self.client("logs")
-        logs.create_log_group(logGroupName=_name(args))
+        key = args.inputs.get("kmsKeyId")
+        logs.create_log_group(logGroupName=_name(args), **({"kmsKeyId": key} if key else {}))
         if "retentionInDays" in args.inputs:
             logs.put_retention_policy(logGroupName=_name(args), retentionInDays=int(args.inputs["retentionInDays"]))
-        return _name(args), {"arn": f"arn:aws:logs:{self.deployment.region}:{self.account}:log-group:{_name(args)}"}
+        region = self.deployment.region
+        return _name(args), {"arn": f"arn:{partition_of(region)}:logs:{region}:{self.account}:log-group:{_name(args)}"}
 
     def _alarm(self, args: Any) -> tuple[str, dict[str, Any]]:
         self.deployment.alarms.append({"name": args.name, **args.inputs})

@@ -1,6 +1,7 @@
 """Pulumi ComponentResources for event-driven serverless patterns on AWS, and the shared blocks they build on."""
 
 from serverless_patterns.blocks.alarm_topic import EMAIL_PATTERN, AlarmTopic, AlarmTopicArgs, AlarmTopicSettings
+from serverless_patterns.blocks.customer_key import CustomerKey, CustomerKeyArgs, CustomerKeySettings
 from serverless_patterns.blocks.function import (
     AsyncInvokeConfig,
     AsyncInvokeSettings,
@@ -84,6 +85,9 @@ __all__ = [
     "Cqrs",
     "CqrsArgs",
     "CqrsSettings",
+    "CustomerKey",
+    "CustomerKeyArgs",
+    "CustomerKeySettings",
     "ExistingWriteTable",
     "ExistingWriteTableSettings",
     "FailureQueue",

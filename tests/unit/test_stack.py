@@ -181,7 +181,7 @@ def test_each_subscriber_writes_only_what_it_owns(stack: ProgramRun):
             action: statement["Resource"]
             for statement in json.loads(policy.inputs["policy"])["Statement"]
             for action in statement["Action"]
-            if not action.startswith(("logs:", "xray:", "sqs:"))
+            if not action.startswith(("logs:", "xray:", "sqs:", "kms:"))
         }
 
     checkout = "arn:aws:states:us-east-1:123456789012:stateMachine:serverless-orders-" + stack.stack + "-checkout"
@@ -331,3 +331,43 @@ def test_the_orders_app_imports_only_the_librarys_public_api():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("serverless_patterns"):
                 assert node.module == "serverless_patterns", f"{path.name} imports {node.module}"
                 assert {alias.name for alias in node.names} <= set(serverless_patterns.__all__)
+
+
+def test_prod_keeps_its_data_under_one_rotating_customer_key_and_dev_under_awss(stack: ProgramRun):
+    keys = {k.name: k for k in stack.of_type("aws:kms/key:Key")}
+    tables = stack.of_type("aws:dynamodb/table:Table")
+    queues = stack.of_type("aws:sqs/queue:Queue")
+    log_groups = stack.of_type("aws:cloudwatch/logGroup:LogGroup")
+    [topic] = [t for t in stack.of_type("aws:sns/topic:Topic") if t.name == "order-events"]
+    if stack.stack == "dev":
+        assert set(keys) == {"alarms-key"}
+        assert not any("serverSideEncryption" in t.inputs for t in tables)
+        return
+    data_key = keys["data-key"]
+    assert data_key.inputs["enableKeyRotation"] is True
+    arn = data_key.state["arn"]
+    assert all(t.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": arn} for t in tables)
+    assert all(t.protect for t in tables), "deletion protection and Pulumi's protect"
+    assert all(q.inputs["kmsMasterKeyId"] == arn for q in queues if q.name != "alarms-email-dlq")
+    assert topic.inputs["kmsMasterKeyId"] == arn
+    assert all(g.inputs.get("kmsKeyId") == arn for g in log_groups), [
+        g.name for g in log_groups if not g.inputs.get("kmsKeyId")
+    ]
+    policy = {s["Sid"]: s for s in json.loads(data_key.inputs["policy"])["Statement"]}
+    logs = policy["CloudWatchLogsEncryptsThisAccountsLogGroups"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert logs["Condition"] == {
+        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:123456789012:log-group:*"}
+    }
+    sns = policy["SnsDeliversIntoEncryptedQueues"]
+    assert sns["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert sns["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    roles = {
+        p.name.removesuffix("-policy"): json.loads(p.inputs["policy"])
+        for p in stack.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
+    touching = ("-function", "-consumer", "-projection", "-place-order")
+    for name, document in roles.items():
+        if name.endswith(touching) or (name.startswith("checkout-") and name != "checkout"):
+            actions = {a for st in document["Statement"] if arn in json.dumps(st["Resource"]) for a in st["Action"]}
+            assert "kms:Decrypt" in actions, f"{name} touches data under the key without it"

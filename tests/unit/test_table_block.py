@@ -251,3 +251,16 @@ def test_the_system_errors_alarm_watches_the_operations_given(declare):
                 {"alarm_topic_arn": TOPIC, "partition_key": {"name": "k", "type": "S"}, "alarm_operations": []},
             )
         )
+
+
+@pytest.mark.parametrize("protected", [True, False])
+def test_deletion_protection_is_also_pulumis_protect(declare, protected: bool):
+    run = declare(
+        lambda: Table(
+            "orders",
+            {"alarm_topic_arn": TOPIC, "partition_key": {"name": "k", "type": "S"}, "deletion_protection": protected},
+        )
+    )
+    [table] = run.of_type("aws:dynamodb/table:Table")
+    assert table.inputs["deletionProtectionEnabled"] is protected
+    assert table.protect is protected

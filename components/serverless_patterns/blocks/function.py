@@ -119,6 +119,7 @@ class FunctionArgs(TypedDict):
     layers: NotRequired[list[pulumi.Input[str]]]
     powertools_layer_arn: NotRequired[pulumi.Input[str] | Literal[False]]
     vpc: NotRequired[FunctionVpc]
+    log_kms_key_arn: NotRequired[pulumi.Input[str] | None]  # None: AWS's own keys
 
 
 def _ratio_problem(ratio: float) -> str | None:
@@ -237,6 +238,13 @@ class FunctionSettings:
         None,
         doc="`{subnet_ids, security_group_ids}`, below; the role gets the network interface actions Lambda needs",
     )
+    log_kms_key_arn: pulumi.Input[str] | None = setting(
+        None,
+        arn=True,
+        default_doc="CloudWatch Logs' encryption",
+        doc="a customer key for the log group; its policy must admit CloudWatch Logs (`CustomerKey` does); a "
+        "pattern's `kms_key_arn` is used here",
+    )
 
 
 #: The default timeout, for patterns that size their own timeouts around their functions'.
@@ -273,7 +281,8 @@ def component_function_args(
     ``spec`` is the pattern's per-function argument (handler, memory, timeout, grants, environment, ...),
     ``component`` the pattern's own arguments (alarm topic, log settings, handlers root). The pattern's grants and
     environment come first, the caller's are added to them. The escape hatches (runtime, architecture, layers,
-    powertools_layer_arn, vpc) are taken from the component, and the spec overrides them, when present.
+    powertools_layer_arn, vpc) are taken from the component, and the spec overrides them, when present; the
+    component's ``kms_key_arn`` encrypts the function's log group.
     """
     function: FunctionArgs = {
         "handler_package": spec.get("handler_package", ""),
@@ -292,6 +301,8 @@ def component_function_args(
         for source in (component, spec):
             if key in source:
                 function[key] = source[key]  # type: ignore[literal-required]
+    if component.get("kms_key_arn") is not None:  # the pattern's customer key encrypts its functions' logs too
+        function["log_kms_key_arn"] = component["kms_key_arn"]
     return function
 
 
@@ -371,7 +382,11 @@ class Function(pulumi.ComponentResource):
         fn_name = settings.function_name or physical_name(name)
 
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/aws/lambda/{fn_name}", retention_in_days=settings.log_retention_days, opts=child
+            f"{name}-logs",
+            name=f"/aws/lambda/{fn_name}",
+            retention_in_days=settings.log_retention_days,
+            kms_key_id=settings.log_kms_key_arn,
+            opts=child,
         )
         log_stream_arn = pulumi.Output.format(
             "arn:{0}:logs:{1}:{2}:log-group:/aws/lambda/{3}:*",

@@ -54,7 +54,7 @@ class QueueArgs(TypedDict):
     visibility_timeout_seconds: NotRequired[int]
     max_receive_count: NotRequired[int]
     retention_seconds: NotRequired[int]
-    kms_key_arn: NotRequired[pulumi.Input[str]]
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]  # None: AWS's own keys
     senders: NotRequired[list[QueueSender]]
     dlq_senders: NotRequired[list[QueueSender]]
     oldest_message_age_alarm_seconds: NotRequired[int]
@@ -64,7 +64,7 @@ class FailureQueueArgs(TypedDict):
     """Arguments of :class:`FailureQueue` (defaults and rules: :class:`FailureQueueSettings`)."""
 
     alarm_topic_arn: pulumi.Input[str]
-    kms_key_arn: NotRequired[pulumi.Input[str]]
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]  # None: AWS's own keys
     senders: NotRequired[list[QueueSender]]
 
 

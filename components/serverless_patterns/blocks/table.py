@@ -61,7 +61,7 @@ class TableArgs(TypedDict):
     ttl_attribute: NotRequired[str]
     stream_view_type: NotRequired[StreamView]
     deletion_protection: NotRequired[bool]
-    kms_key_arn: NotRequired[pulumi.Input[str]]
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]  # None: AWS's own keys
     alarm_operations: NotRequired[list[str]]
 
 
@@ -142,7 +142,9 @@ class TableSettings:
     global_indexes: tuple[GlobalIndexSettings, ...] = setting((), doc=f"at most {_MAX_GSIS}, below")
     ttl_attribute: str | None = setting(None, check=_non_empty(), doc="not a key attribute")
     stream_view_type: str | None = setting(None, choices=get_args(StreamView), default_doc="no stream")
-    deletion_protection: bool = setting(True)
+    deletion_protection: bool = setting(
+        True, doc="AWS's deletion protection and Pulumi's `protect`: a stateful table is never deleted by accident"
+    )
     kms_key_arn: pulumi.Input[str] | None = setting(None, arn=True, default_doc="AWS-owned key", doc="a customer key")
     alarm_operations: tuple[str, ...] = setting(
         ALARMED_OPERATIONS,
@@ -269,7 +271,7 @@ class Table(pulumi.ComponentResource):
             stream_enabled=stream is not None,
             stream_view_type=stream,
             deletion_protection_enabled=settings.deletion_protection,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, protect=settings.deletion_protection),
         )
         self._alarms(name, table.name, settings)
         self.table_name = table.name

@@ -31,7 +31,14 @@ FUNCTION_FIELDS = (
     "reserved_concurrency",
 )
 #: The fields the Function block takes from the pattern's own settings, for every function of the pattern.
-COMPONENT_FUNCTION_FIELDS = ("alarm_topic_arn", "log_retention_days", "log_level", "metrics_namespace", "handlers_root")
+COMPONENT_FUNCTION_FIELDS = (
+    "alarm_topic_arn",
+    "log_retention_days",
+    "log_level",
+    "metrics_namespace",
+    "handlers_root",
+    "kms_key_arn",  # the pattern's customer key: the Function block encrypts the log group with it
+)
 
 AS_FUNCTION = "as `Function`"
 

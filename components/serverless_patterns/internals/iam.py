@@ -93,7 +93,8 @@ def star_grant(actions: Sequence[str], reason: str) -> Grant:
 
 
 def kms_use_grant(key_arn: pulumi.Input[str]) -> Grant:
-    """Encrypt/decrypt with a customer key (SQS or SNS with SSE-KMS: senders and pollers need both)."""
+    """Encrypt/decrypt with a customer key: what a role needs to read or write a table, queue or topic under it
+    (DynamoDB, SQS and SNS call KMS with the caller's permissions)."""
     return grant(["kms:Decrypt", "kms:GenerateDataKey"], [key_arn])
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "POWERTOOLS_VERSION",
     "RUNTIMES",
     "current_account",
+    "current_dns_suffix",
     "current_partition",
     "current_region",
     "powertools_layer_arn",
@@ -55,6 +56,12 @@ def current_region(parent: pulumi.Resource) -> pulumi.Output[str]:
 def current_partition(parent: pulumi.Resource) -> pulumi.Output[str]:
     """The partition (aws, aws-cn, aws-us-gov) of the provider ``parent`` uses: every ARN the library builds uses it."""
     return aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=parent)).partition
+
+
+def current_dns_suffix(parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The DNS suffix of the provider's partition (``amazonaws.com``, ``amazonaws.com.cn``): regional service
+    principals such as ``logs.<region>.<suffix>`` use it."""
+    return aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=parent)).dns_suffix
 
 
 def current_account(parent: pulumi.Resource) -> pulumi.Output[str]:

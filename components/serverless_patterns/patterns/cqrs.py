@@ -26,11 +26,11 @@ import pulumi
 import pulumi_aws as aws
 
 from serverless_patterns.blocks.function import Function, function_problems
-from serverless_patterns.blocks.queue import FailureQueue
+from serverless_patterns.blocks.queue import FailureQueue, FailureQueueArgs
 from serverless_patterns.blocks.table import GlobalIndex, KeyAttribute, Table, TableArgs, table_problems
 from serverless_patterns.internals.alarms import AlarmSpec, metric_alarm
 from serverless_patterns.internals.handler_settings import AS_FUNCTION, HandlerSettings, pattern_function_args
-from serverless_patterns.internals.iam import STAR_RESOURCE_ACTIONS, Grant, grant, star_grant
+from serverless_patterns.internals.iam import STAR_RESOURCE_ACTIONS, Grant, grant, kms_use_grant, star_grant
 from serverless_patterns.internals.settings import ARN_PATTERN, setting, settings_problems
 from serverless_patterns.internals.validation import NAME_PATTERN, ArgumentError
 
@@ -80,7 +80,7 @@ class WriteTable(TypedDict):
     sort_key: NotRequired[KeyAttribute]
     global_indexes: NotRequired[list[GlobalIndex]]
     ttl_attribute: NotRequired[str]
-    kms_key_arn: NotRequired[pulumi.Input[str]]
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]  # None: AWS's own keys
 
 
 class ExistingWriteTable(TypedDict):
@@ -145,6 +145,7 @@ class CqrsArgs(TypedDict):
     projections: list[Projection]
     read_models: NotRequired[list[ReadModel]]
     deletion_protection: NotRequired[bool]
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]  # None: AWS's own keys
     log_retention_days: NotRequired[int]
     log_level: NotRequired[str]
     metrics_namespace: NotRequired[str]
@@ -277,7 +278,16 @@ class CqrsSettings:
     command_handlers: tuple[CommandHandlerSettings, ...] = setting((), doc="below")
     projections: tuple[ProjectionSettings, ...] = setting(check=_at_least_one_projection, doc="at least one; below")
     read_models: tuple[ReadModelSettings, ...] = setting((), doc="below")
-    deletion_protection: bool = setting(True, doc="every table the component creates")
+    deletion_protection: bool = setting(
+        True, doc="every table the component creates: AWS's deletion protection and Pulumi's `protect`"
+    )
+    kms_key_arn: pulumi.Input[str] | None = setting(
+        None,
+        arn=True,
+        default_doc="AWS-owned keys",
+        doc="a customer key (`CustomerKey`) for everything the component stores: its tables (unless the write "
+        "table names its own), failure queues and log groups; its functions are granted the key",
+    )
     log_retention_days: int | None = setting(None, default_doc=AS_FUNCTION, doc="every function of the component")
     log_level: str | None = setting(None, default_doc=AS_FUNCTION, doc="every function of the component")
     metrics_namespace: str | None = setting(None, default_doc=AS_FUNCTION, doc="every function of the component")
@@ -296,30 +306,38 @@ def env_name(read_model: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", read_model).upper() + "_TABLE"
 
 
-def _write_table_args(table: WriteTableSettings, protect: bool, alarms: pulumi.Input[str]) -> TableArgs:
+def _table_args(
+    settings: CqrsSettings,
+    partition_key: KeyAttribute,
+    sort_key: KeyAttribute | None,
+    ttl_attribute: str | None,
+    kms_key_arn: pulumi.Input[str] | None,
+) -> TableArgs:
+    """A table of the component: alarmed, protected and encrypted as the component says."""
     args: TableArgs = {
-        "alarm_topic_arn": alarms,
-        "partition_key": table.partition_key,
-        "global_indexes": list(table.global_indexes),
-        "stream_view_type": "NEW_AND_OLD_IMAGES",
-        "deletion_protection": protect,
+        "alarm_topic_arn": settings.alarm_topic_arn,
+        "partition_key": partition_key,
+        "deletion_protection": settings.deletion_protection,
     }
-    if table.sort_key is not None:
-        args["sort_key"] = table.sort_key
-    if table.ttl_attribute is not None:
-        args["ttl_attribute"] = table.ttl_attribute
-    if table.kms_key_arn is not None:
-        args["kms_key_arn"] = table.kms_key_arn
+    if sort_key is not None:
+        args["sort_key"] = sort_key
+    if ttl_attribute is not None:
+        args["ttl_attribute"] = ttl_attribute
+    key = kms_key_arn if kms_key_arn is not None else settings.kms_key_arn
+    if key is not None:
+        args["kms_key_arn"] = key
     return args
 
 
-def _read_model_args(model: ReadModelSettings, protect: bool, alarms: pulumi.Input[str]) -> TableArgs:
-    args: TableArgs = {"alarm_topic_arn": alarms, "partition_key": model.partition_key, "deletion_protection": protect}
-    if model.sort_key is not None:
-        args["sort_key"] = model.sort_key
-    if model.ttl_attribute is not None:
-        args["ttl_attribute"] = model.ttl_attribute
+def _write_table_args(table: WriteTableSettings, settings: CqrsSettings) -> TableArgs:
+    args = _table_args(settings, table.partition_key, table.sort_key, table.ttl_attribute, table.kms_key_arn)
+    args["global_indexes"] = list(table.global_indexes)
+    args["stream_view_type"] = "NEW_AND_OLD_IMAGES"
     return args
+
+
+def _read_model_args(model: ReadModelSettings, settings: CqrsSettings) -> TableArgs:
+    return _table_args(settings, model.partition_key, model.sort_key, model.ttl_attribute, None)
 
 
 def _write_table_problems(settings: CqrsSettings) -> list[str]:
@@ -327,10 +345,7 @@ def _write_table_problems(settings: CqrsSettings) -> list[str]:
     if created is not None and existing is not None:
         return ["give write_table or existing_write_table, not both"]
     if created is not None:
-        return [
-            f"write_table: {p}"
-            for p in table_problems(_write_table_args(created, settings.deletion_protection, settings.alarm_topic_arn))
-        ]
+        return [f"write_table: {p}" for p in table_problems(_write_table_args(created, settings))]
     if existing is None:
         return ["write_table (or existing_write_table) is required"]
     problems: list[str] = []
@@ -345,10 +360,7 @@ def _write_table_problems(settings: CqrsSettings) -> list[str]:
 def _read_model_problems(settings: CqrsSettings) -> list[str]:
     problems: list[str] = []
     for index, model in enumerate(settings.read_models):
-        problems += [
-            f"read_models[{index}]: {p}"
-            for p in table_problems(_read_model_args(model, settings.deletion_protection, settings.alarm_topic_arn))
-        ]
+        problems += [f"read_models[{index}]: {p}" for p in table_problems(_read_model_args(model, settings))]
         if model.name == WRITE_TABLE and settings.write_table is not None:
             problems.append(f"read_models[{index}].name {model.name!r} is the write table's: choose another")
     return problems
@@ -427,7 +439,7 @@ class Cqrs(pulumi.ComponentResource):
         for model in settings.read_models:
             table = Table(
                 f"{name}-{model.name}",
-                _read_model_args(model, settings.deletion_protection, settings.alarm_topic_arn),
+                _read_model_args(model, settings),
                 opts=child,
             )
             self.read_models[model.name] = table
@@ -435,7 +447,7 @@ class Cqrs(pulumi.ComponentResource):
         self.command_functions = {}
         for command in settings.command_handlers:
             function_args = pattern_function_args(
-                command, settings, {"WRITE_TABLE": table_name}, [grant(WRITE_ACTIONS, [table_arn])]
+                command, settings, {"WRITE_TABLE": table_name}, [grant(WRITE_ACTIONS, [table_arn]), *self._key_grants()]
             )
             self.command_functions[command.name] = Function(f"{name}-{command.name}", function_args, opts=child)
 
@@ -457,6 +469,13 @@ class Cqrs(pulumi.ComponentResource):
             }
         )
 
+    def _key_grants(self) -> list[Grant]:
+        """What the component's functions need of its customer key (none without one)."""
+        key = self.settings.kms_key_arn
+        if key is None:
+            return []
+        return [kms_use_grant(key)]
+
     def _write_table(
         self, name: str, settings: CqrsSettings
     ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
@@ -470,7 +489,7 @@ class Cqrs(pulumi.ComponentResource):
             )
         assert settings.write_table is not None  # one of the two, by _write_table_problems
         resource_name = f"{name}-{WRITE_TABLE}"
-        table_args = _write_table_args(settings.write_table, settings.deletion_protection, settings.alarm_topic_arn)
+        table_args = _write_table_args(settings.write_table, settings)
         table = Table(resource_name, table_args, opts=pulumi.ResourceOptions(parent=self))
         assert table.stream_arn is not None  # the write table always streams
         return table.table_name, table.table_arn, table.stream_arn
@@ -485,7 +504,10 @@ class Cqrs(pulumi.ComponentResource):
         settings = self.settings
         prefix = f"{name}-{projection.name}"
         child = pulumi.ResourceOptions(parent=self)
-        failures = FailureQueue(f"{prefix}-failures", {"alarm_topic_arn": settings.alarm_topic_arn}, opts=child)
+        failure_args: FailureQueueArgs = {"alarm_topic_arn": settings.alarm_topic_arn}
+        if settings.kms_key_arn is not None:
+            failure_args["kms_key_arn"] = settings.kms_key_arn
+        failures = FailureQueue(f"{prefix}-failures", failure_args, opts=child)
         models = [self.read_models[m] for m in projection.read_models]
         environment: dict[str, pulumi.Input[str]] = {
             "WRITE_TABLE": table_name,
@@ -498,6 +520,7 @@ class Cqrs(pulumi.ComponentResource):
             # The mapping's on-failure destination is sent with the function's own role, and so are parked records.
             grant(["sqs:SendMessage"], [failures.queue_arn]),
             *([grant(READ_MODEL_ACTIONS, [t.table_arn for t in models])] if models else []),
+            *self._key_grants(),  # the stream, the read models and the failure queue are under the key
         ]
         function_args = pattern_function_args(projection, settings, environment, grants)
         function = Function(f"{prefix}-projection", function_args, opts=child)

@@ -84,7 +84,7 @@ class FanOutArgs(TypedDict):
     subscribers: list[FanOutSubscriber]
     alarm_topic_arn: pulumi.Input[str]
     topic_arn: NotRequired[pulumi.Input[str]]
-    kms_key_arn: NotRequired[pulumi.Input[str]]
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]  # None: AWS's own keys
     log_retention_days: NotRequired[int]
     log_level: NotRequired[str]
     metrics_namespace: NotRequired[str]

@@ -121,6 +121,7 @@ class SagaArgs(TypedDict):
     execution_timeout_bound_seconds: NotRequired[int]
     compensation_retry: NotRequired[SagaRetry]
     task_timeout_margin_seconds: NotRequired[int]
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]  # None: AWS's own keys
     log_retention_days: NotRequired[int]
     log_level: NotRequired[str]
     metrics_namespace: NotRequired[str]
@@ -218,6 +219,13 @@ class SagaSettings:
     )
     task_timeout_margin_seconds: int = setting(
         5, low=1, high=300, doc="a Task's `TimeoutSeconds` is its function's timeout plus this"
+    )
+    kms_key_arn: pulumi.Input[str] | None = setting(
+        None,
+        arn=True,
+        default_doc="CloudWatch Logs' encryption",
+        doc="a customer key (`CustomerKey`) for the state machine's log group (level ALL logs execution data) and "
+        "the functions' log groups",
     )
     log_retention_days: int = setting(
         DEFAULT_LOG_RETENTION_DAYS, doc="every function, and the state machine's log group (as `Function`)"
@@ -424,6 +432,7 @@ class Saga(pulumi.ComponentResource):
             f"{name}-logs",
             name=f"/aws/vendedlogs/states/{machine_name}",
             retention_in_days=settings.log_retention_days,
+            kms_key_id=settings.kms_key_arn,  # level ALL logs execution data: keep it under the stack's key
             opts=child,
         )
         account = current_account(self)

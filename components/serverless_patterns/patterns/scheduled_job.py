@@ -20,10 +20,15 @@ import pulumi
 import pulumi_aws as aws
 
 from serverless_patterns.blocks.function import Function, FunctionArgs, component_function_args, function_problems
-from serverless_patterns.blocks.queue import DLQ_RETENTION_SECONDS, IDEMPOTENCY_EXPIRY_ENV, FailureQueue
+from serverless_patterns.blocks.queue import (
+    DLQ_RETENTION_SECONDS,
+    IDEMPOTENCY_EXPIRY_ENV,
+    FailureQueue,
+    FailureQueueArgs,
+)
 from serverless_patterns.internals.alarms import AlarmSpec, metric_alarm
 from serverless_patterns.internals.handler_settings import COMPONENT_FUNCTION_FIELDS, FUNCTION_FIELDS, given
-from serverless_patterns.internals.iam import Grant, grant, policy_document
+from serverless_patterns.internals.iam import Grant, grant, kms_use_grant, policy_document
 from serverless_patterns.internals.naming import physical_name
 from serverless_patterns.internals.roles import service_role
 from serverless_patterns.internals.runtime import current_account
@@ -70,6 +75,7 @@ class ScheduledJobArgs(TypedDict):
     log_level: NotRequired[str]
     metrics_namespace: NotRequired[str]
     handlers_root: NotRequired[str]
+    kms_key_arn: NotRequired[pulumi.Input[str] | None]  # None: AWS's own keys
 
 
 def _expression_problem(expression: str) -> str | None:
@@ -152,6 +158,13 @@ class ScheduledJobSettings:
     log_level: str | None = setting(None, default_doc="as `Function`")
     metrics_namespace: str | None = setting(None, default_doc="as `Function`")
     handlers_root: str | None = setting(None, default_doc="as `Function`")
+    kms_key_arn: pulumi.Input[str] | None = setting(
+        None,
+        arn=True,
+        default_doc="SSE-SQS, CloudWatch Logs' encryption",
+        doc="a customer key (`CustomerKey`) for the DLQ and the function's log group; the function and Scheduler's "
+        "role are granted it (both send to the DLQ)",
+    )
 
 
 def missed_run_window(period_seconds: int, flexible_window_minutes: int) -> tuple[int, int] | None:
@@ -188,8 +201,12 @@ def _function_args(settings: ScheduledJobSettings) -> FunctionArgs:
     spec = given(settings, FUNCTION_FIELDS)
     if not settings.reserved_concurrency:
         del spec["reserved_concurrency"]  # 0: no reservation
+    key_grants = [kms_use_grant(settings.kms_key_arn)] if settings.kms_key_arn is not None else []
     return component_function_args(
-        spec, given(settings, COMPONENT_FUNCTION_FIELDS), {IDEMPOTENCY_EXPIRY_ENV: str(redelivery_window(settings))}
+        spec,
+        given(settings, COMPONENT_FUNCTION_FIELDS),
+        {IDEMPOTENCY_EXPIRY_ENV: str(redelivery_window(settings))},
+        key_grants,  # the failed runs it sends to the DLQ are encrypted with the key
     )
 
 
@@ -239,7 +256,10 @@ class ScheduledJob(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         topic = settings.alarm_topic_arn
 
-        dlq = FailureQueue(f"{name}-dlq", {"alarm_topic_arn": topic}, opts=child)
+        dlq_args: FailureQueueArgs = {"alarm_topic_arn": topic}
+        if settings.kms_key_arn is not None:
+            dlq_args["kms_key_arn"] = settings.kms_key_arn
+        dlq = FailureQueue(f"{name}-dlq", dlq_args, opts=child)
         function_args = _function_args(settings)
         function_args["async_config"] = {
             "max_retry_attempts": settings.async_retry_attempts,
@@ -266,7 +286,11 @@ class ScheduledJob(pulumi.ComponentResource):
             f"{name}-scheduler-policy",
             role=role.id,
             policy=policy_document(
-                [grant(["lambda:InvokeFunction"], [function.function_arn]), grant(["sqs:SendMessage"], [dlq.queue_arn])]
+                [
+                    grant(["lambda:InvokeFunction"], [function.function_arn]),
+                    grant(["sqs:SendMessage"], [dlq.queue_arn]),
+                    *([kms_use_grant(settings.kms_key_arn)] if settings.kms_key_arn is not None else []),
+                ]
             ),
             opts=child,
         )
