@@ -73,9 +73,14 @@ def _dlq_retention(resources: Sequence[Resource], _: GuardConfig) -> Iterator[Vi
         if seconds != DLQ_RETENTION_SECONDS:
             yield violation(
                 queue,
-                f"receives failures but keeps them {seconds / 86400:g} days: they can expire before anyone looks",
+                f"receives failures but keeps them {_days(seconds)}: they can expire before anyone looks",
                 f"set message_retention_seconds={DLQ_RETENTION_SECONDS} (14 days, the maximum)",
             )
+
+
+def _days(seconds: float) -> str:
+    days = seconds / 86400
+    return f"{days:g} day" if days == 1 else f"{days:g} days"
 
 
 def _tls_only(resources: Sequence[Resource], _: GuardConfig) -> Iterator[Violation]:
