@@ -18,7 +18,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from guard_harness import POLICY_DIR, ROOT, pack_config
 from serverless_guard import iam as guard_iam
-from serverless_guard.model import CONFIG_PROPERTIES
+from serverless_guard.model import CONFIG_PROPERTIES, StackRule
 from serverless_guard.pack import PACK_NAME, RULES, serve
 from serverless_patterns.internals import iam as library_iam
 
@@ -186,3 +186,14 @@ def test_the_config_schema_defaults_are_the_guard_defaults() -> None:
         "requiredTags": ["project", "stack", "owner", "cost-center"],
         "requireCustomerKeys": False,
     }
+
+
+def test_the_guide_lists_every_policy_as_the_pack_declares_it() -> None:
+    guide = (ROOT / "docs" / "guardrails.md").read_text()
+    table = guide.split("| policy | kind | what it checks | stands for |", 1)[1].split("\n\n", 1)[0]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.strip().splitlines()[1:]]
+    expected = [
+        [f"`{r.name}`", "stack" if isinstance(r, StackRule) else "resource", r.description, ", ".join(r.cdk_nag) or "—"]
+        for r in RULES
+    ]
+    assert rows == expected
