@@ -22,7 +22,6 @@ __all__ = [
     "StackRule",
     "Violation",
     "describe",
-    "is_known",
     "json_field",
     "json_value",
     "number",
@@ -46,10 +45,6 @@ class _Unknown:
 
 
 UNKNOWN: Final = _Unknown()
-
-
-def is_known(value: Any) -> bool:
-    return value is not UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -102,7 +97,11 @@ class GuardConfig:
         tags = config.get("requiredTags")
         return cls(
             runtime=str(config.get("runtime", default.runtime)),
-            required_tags=tuple(str(t) for t in tags) if isinstance(tags, Sequence) else default.required_tags,
+            required_tags=(
+                tuple(str(t) for t in tags)
+                if isinstance(tags, Sequence) and not isinstance(tags, str)
+                else default.required_tags
+            ),
             require_customer_keys=bool(config.get("requireCustomerKeys", default.require_customer_keys)),
         )
 

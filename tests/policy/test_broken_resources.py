@@ -772,3 +772,33 @@ def test_the_policy_names_each_offender_and_how_to_fix_it(case: Case) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.policy)
 def test_the_compliant_variant_passes(case: Case) -> None:
     assert [f.message for f in declared(case.compliant).violations(case.policy, case.config)] == []
+
+
+def test_the_configured_runtime_is_the_one_required() -> None:
+    config = {"lambda-latest-runtime": {"runtime": "python3.12"}}
+    assert [f.name for f in declared(runtime_broken).violations("lambda-latest-runtime", config)] == []
+    assert [f.name for f in declared(runtime_ok).violations("lambda-latest-runtime", config)] == ["current"]
+
+
+def test_customer_keys_are_required_only_when_configured() -> None:
+    assert declared(keys_broken).violations("customer-managed-keys") == []
+    assert declared(keys_broken).violations("customer-managed-keys", {"customer-managed-keys": {}}) == []
+
+
+def test_the_required_tags_are_configurable() -> None:
+    config = {"provider-default-tags": {"requiredTags": ["project"]}}
+    assert declared(tags_broken).violations("provider-default-tags", config) == []
+    config = {"provider-default-tags": {"requiredTags": ["project", "team"]}}
+    [found] = declared(tags_ok).violations("provider-default-tags", config)
+    assert "does not tag resources with team" in found.message
+
+
+def test_the_default_provider_is_judged_from_the_stack_config() -> None:
+    def queue() -> None:
+        aws.sqs.Queue("work", sqs_managed_sse_enabled=True)
+
+    tags = {"project": "orders", "stack": "dev", "owner": "platform", "cost-center": "cc-1"}
+    tagged = {"aws:region": "us-east-1", "aws:defaultTags": json.dumps({"tags": tags})}
+    assert declared(queue, tagged).violations("provider-default-tags") == []
+    [found] = declared(queue, {"aws:region": "us-east-1"}).violations("provider-default-tags")
+    assert found.name == "default"
