@@ -1,7 +1,7 @@
 """IAM: inline policies only, every action named, and Resource ``*`` only where AWS offers no resource scope.
 
-:data:`STAR_RESOURCE_ACTIONS` mirrors ``serverless_patterns.internals.iam.STAR_RESOURCE_ACTIONS`` (the pack runs
-without the library installed; a test keeps the two equal).
+:data:`STAR_RESOURCE_ACTIONS` and :data:`DOCUMENTED_SERVICE_WILDCARDS` mirror the library's lists in
+``serverless_patterns.internals.iam`` (the pack runs without the library installed; a test keeps them equal).
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ from serverless_guard.types import (
     USER_POLICY,
 )
 
-__all__ = ["IDENTITY_POLICY_TYPES", "RESOURCE_POLICY_TYPES", "RULES", "STAR_RESOURCE_ACTIONS", "policy_documents"]
+__all__ = [
+    "DOCUMENTED_SERVICE_WILDCARDS",
+    "IDENTITY_POLICY_TYPES",
+    "RESOURCE_POLICY_TYPES",
+    "RULES",
+    "STAR_RESOURCE_ACTIONS",
+    "policy_documents",
+]
 
 _VPC_REASON = (
     "Lambda manages a VPC function's network interfaces with its role: the interfaces do not exist before Lambda "
@@ -106,14 +113,32 @@ def _managed_policies(resource: Resource, _: GuardConfig) -> Iterator[Violation]
         yield violation(resource, f"attaches managed policy {resource.get('policyArn')} to roles", fix)
 
 
+#: Wildcard actions a resource policy may grant a service principal because AWS documents the statement that way:
+#: (principal, action) → where and why.
+DOCUMENTED_SERVICE_WILDCARDS: Mapping[tuple[str, str], str] = {
+    ("cloudwatch.amazonaws.com", "kms:GenerateDataKey*"): (
+        "AlarmTopic's key policy: AWS's documented statement for CloudWatch alarms publishing to an encrypted topic, "
+        "kept verbatim (variations of it have been reported to silence alarm delivery)"
+    ),
+}
+
+
+def _service_of(statement: Mapping[str, Any]) -> object:
+    principal = statement.get("Principal")
+    return principal.get("Service") if isinstance(principal, Mapping) else None
+
+
 def _wildcard_actions(resource: Resource, _: GuardConfig) -> Iterator[Violation]:
-    for where, _identity, document in policy_documents(resource):
+    for where, identity, document in policy_documents(resource):
         for statement in _allows(document):
             if "NotAction" in statement:
                 yield violation(
                     resource, f"its {where} allows NotAction (every action but some)", "list the allowed actions"
                 )
+            service = None if identity else _service_of(statement)
             for action in _listed(statement.get("Action")):
+                if (service, action) in DOCUMENTED_SERVICE_WILDCARDS:
+                    continue
                 if isinstance(action, str) and ("*" in action or "?" in action):
                     yield violation(
                         resource,

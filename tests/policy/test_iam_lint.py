@@ -59,6 +59,13 @@ def _listed(value: Any) -> list[Any]:
 
 FALSE_POSITIVES = (
     FalsePositive(
+        "MISMATCHED_TYPE",
+        "key",
+        "CloudWatch Logs' key statement: AWS documents ArnLike on kms:EncryptionContext:aws:logs:arn (the log "
+        "group's ARN), which parliament types as a plain string",
+        frozenset({"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"}),
+    ),
+    FalsePositive(
         "MALFORMED",
         "trust",
         "a role's trust policy is the role's own resource policy: it names a principal and no Resource",

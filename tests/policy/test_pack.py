@@ -177,6 +177,7 @@ def test_an_unknown_value_is_not_judged_during_preview(analyzer: Any) -> None:
 
 def test_the_star_resource_allow_list_is_the_librarys() -> None:
     assert dict(guard_iam.STAR_RESOURCE_ACTIONS) == dict(library_iam.STAR_RESOURCE_ACTIONS)
+    assert dict(guard_iam.DOCUMENTED_SERVICE_WILDCARDS) == dict(library_iam.DOCUMENTED_SERVICE_WILDCARDS)
 
 
 def test_the_config_schema_defaults_are_the_guard_defaults() -> None:

@@ -1,8 +1,7 @@
 """Every policy over the orders app's dev and prod stacks and the parcel-tracker example: no violations.
 
-The known gaps are the component work under way (table alarms moving into the Table block, the alarm e-mail
-subscription's redrive policy, customer keys in prod) and one finding reported for the example; each is expected
-to fail (strict), and a second test keeps anything else from hiding behind it.
+A known gap (none today) is written in ``KNOWN_GAPS`` with its reason: it is expected to fail (strict), and a
+second test keeps anything else from hiding behind it.
 """
 
 from __future__ import annotations
@@ -29,34 +28,7 @@ class Gap:
         return next(r.type for r in deployment.resources if r.urn == found.urn) in self.types
 
 
-SHARED_TABLES = ("idempotency", "inventory", "reservations", "payments", "invoices", "notifications")
-EXAMPLE_TABLES = ("parcels", "notices", "reports")
-TABLE_ALARMS = "component work: the table alarms move into the Table block (the shared tables have none today)"
-EMAIL_REDRIVE = "component work: the alarm e-mail subscription gets a redrive policy"
-CUSTOMER_KEYS = "component work: customer KMS keys on the prod stack's tables, queues, topics and log groups"
-KNOWN_GAPS = {
-    ("dev", "dynamodb-alarms"): Gap(TABLE_ALARMS, SHARED_TABLES),
-    ("dev", "cloudwatch-resources-alarmed"): Gap(TABLE_ALARMS, SHARED_TABLES),
-    ("prod", "dynamodb-alarms"): Gap(TABLE_ALARMS, SHARED_TABLES),
-    ("prod", "cloudwatch-resources-alarmed"): Gap(TABLE_ALARMS, SHARED_TABLES),
-    ("prod", "sns-subscription-redrive"): Gap(EMAIL_REDRIVE, ("alarms-email",)),
-    ("prod", "customer-managed-keys"): Gap(
-        CUSTOMER_KEYS,
-        types=(
-            "aws:dynamodb/table:Table",
-            "aws:sqs/queue:Queue",
-            "aws:sns/topic:Topic",
-            "aws:cloudwatch/logGroup:LogGroup",
-        ),
-    ),
-    ("example", "dynamodb-alarms"): Gap(TABLE_ALARMS, EXAMPLE_TABLES),
-    ("example", "cloudwatch-resources-alarmed"): Gap(TABLE_ALARMS, EXAMPLE_TABLES),
-    ("example", "sns-subscription-redrive"): Gap(EMAIL_REDRIVE, ("alarms-email",)),
-    ("example", "provider-default-tags"): Gap(
-        "reported: the example runs on the default provider and its stack config sets no aws:defaultTags",
-        ("default",),
-    ),
-}
+KNOWN_GAPS: dict[tuple[str, str], Gap] = {}
 
 
 def _cases() -> list[object]:

@@ -51,6 +51,11 @@ def test_email_subscription_redrives_what_it_cannot_deliver(declare):
     dlq = run.named("alarms-email-dlq", "aws:sqs/queue:Queue")
     assert json.loads(subscription.inputs["redrivePolicy"]) == {"deadLetterTargetArn": dlq.state["arn"]}
     assert dlq.inputs["messageRetentionSeconds"] == 14 * 24 * 3600
+    [key] = run.of_type("aws:kms/key:Key")
+    assert dlq.inputs["kmsMasterKeyId"] == key.state["arn"], "under the topic's own customer key"
+    sns = {s["Sid"]: s for s in statements(key)}["SnsDeliversUndeliveredAlarms"]
+    assert sns["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert sns["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     [queue_policy] = [p for p in run.of_type("aws:sqs/queuePolicy:QueuePolicy") if "email-dlq" in p.name]
     sender = next(s for s in statements(queue_policy) if s["Effect"] == "Allow")
     assert sender["Principal"] == {"Service": "sns.amazonaws.com"}

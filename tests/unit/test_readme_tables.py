@@ -15,6 +15,7 @@ TARGETS = targets(README.read_text())
 
 EXPECTED = {
     "serverless_patterns.blocks.queue.QueueSettings",
+    "serverless_patterns.blocks.customer_key.CustomerKeySettings",
     "serverless_patterns.blocks.function.FunctionSettings",
     "serverless_patterns.blocks.function.AsyncInvokeSettings",
     "serverless_patterns.blocks.function.FunctionAlarmSettings",

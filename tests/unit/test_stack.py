@@ -349,6 +349,10 @@ def test_prod_keeps_its_data_under_one_rotating_customer_key_and_dev_under_awss(
     assert all(t.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": arn} for t in tables)
     assert all(t.protect for t in tables), "deletion protection and Pulumi's protect"
     assert all(q.inputs["kmsMasterKeyId"] == arn for q in queues if q.name != "alarms-email-dlq")
+    assert (
+        stack.named("alarms-email-dlq", "aws:sqs/queue:Queue").inputs["kmsMasterKeyId"]
+        == keys["alarms-key"].state["arn"]
+    )
     assert topic.inputs["kmsMasterKeyId"] == arn
     assert all(g.inputs.get("kmsKeyId") == arn for g in log_groups), [
         g.name for g in log_groups if not g.inputs.get("kmsKeyId")

@@ -121,6 +121,14 @@ class AlarmTopic(pulumi.ComponentResource):
                         ["kms:Decrypt", "kms:GenerateDataKey*"],
                         "*",
                     ),
+                    # SNS moves an alarm e-mail it cannot deliver into the e-mail DLQ, encrypted with this key too.
+                    service_may(
+                        "SnsDeliversUndeliveredAlarms",
+                        "sns.amazonaws.com",
+                        ["kms:Decrypt", "kms:GenerateDataKey"],
+                        "*",
+                        same_account,
+                    ),
                 ]
             ),
             opts=child,
@@ -151,7 +159,11 @@ class AlarmTopic(pulumi.ComponentResource):
             # is itself alarmed, instead of being dropped after SNS's retries.
             undelivered = FailureQueue(
                 f"{name}-email-dlq",
-                {"alarm_topic_arn": topic.arn, "senders": [{"service": "sns.amazonaws.com", "source_arn": topic.arn}]},
+                {
+                    "alarm_topic_arn": topic.arn,
+                    "kms_key_arn": key.arn,
+                    "senders": [{"service": "sns.amazonaws.com", "source_arn": topic.arn}],
+                },
                 opts=child,
             )
             aws.sns.TopicSubscription(

@@ -33,15 +33,9 @@ from serverless_patterns.internals.settings import resolve, setting
 
 __all__ = ["CustomerKey", "CustomerKeyArgs", "CustomerKeySettings"]
 
-#: What CloudWatch Logs does with a log group's key.
-LOGS_ACTIONS = [
-    "kms:Decrypt",
-    "kms:DescribeKey",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-]
+#: What CloudWatch Logs does with a log group's key, named (AWS's example writes kms:Encrypt* and so on). Every one
+#: of them carries the log group's encryption context, which the condition below requires.
+LOGS_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
 #: What SNS does with a queue's key when it delivers into the queue.
 SNS_DELIVERY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 
