@@ -1,18 +1,33 @@
-"""Command line of the local cloud: ``python -m localcloud demo|serve|plan|chaos [--stack dev]``."""
+"""Command line of the local cloud: ``python -m localcloud demo|plan|serve|chaos [--stack dev]`` and ``clock``."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
 
-from localcloud.program import project_root
+from localcloud.clock_command import ClockCommandError
+from localcloud.deploy import UnsupportedResource
+from localcloud.program import ProgramError, StackFileError, project_root
+from localcloud.serve import ServeError
 from serverless_patterns.internals.validation import ArgumentError
 
 __all__ = ["main"]
+
+#: What a user can fix: answered with its message alone.
+_USER_ERRORS = (
+    ArgumentError,
+    FileNotFoundError,
+    StackFileError,
+    ProgramError,
+    UnsupportedResource,
+    ServeError,
+    ClockCommandError,
+)
 
 
 def _positive(text: str) -> int:
@@ -52,7 +67,26 @@ def _scenario(project: Path | None, name: str) -> ModuleType | None:
     return importlib.import_module(f"scenarios.{name}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: use 1-65535, or 0 for a free port")
+    return value
+
+
+def _duration(text: str) -> float:
+    from localcloud.clock_command import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _parser() -> _Parser:
     parser = _Parser(prog="python -m localcloud", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     common = _Parser(add_help=False)
@@ -63,40 +97,82 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("plan", parents=[common], help="print every resource the stack declares, by component")
     commands.add_parser("demo", parents=[common], help="run the project's demo scenario (scenarios/demo.py)")
     served = commands.add_parser("serve", parents=[common], help="serve the deployed stack as AWS endpoints")
-    served.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default: 4566)")
+    served.add_argument("--port", type=_port, default=4566, help="port on 127.0.0.1, 0 for a free one (4566)")
     served.add_argument("--outputs", type=Path, default=None, help="write the stack outputs as JSON to this file")
+    served.add_argument(
+        "--clock",
+        choices=("wall", "virtual"),
+        default="wall",
+        help="wall: local time follows the wall clock (default); virtual: it moves only when advanced "
+        "(python -m localcloud clock advance 15m)",
+    )
+    served.add_argument("--logs", action="store_true", help="print every function's log lines, prefixed by it")
     chaos = commands.add_parser("chaos", parents=[common], help="run the project's chaos scenario (scenarios/chaos.py)")
     chaos.add_argument("--orders", type=_positive, default=100, help="orders to place (default: 100)")
     chaos.add_argument("--seed", type=int, default=1, help="fixes the orders and the faults (default: 1)")
     chaos.add_argument("--fault-rate", type=_rate, default=0.1, help="probability of a fault per invocation (0.1)")
-    args = parser.parse_args(argv)
+    clock = commands.add_parser("clock", help="show or advance the clock of a running serve")
+    clock.add_argument(
+        "--endpoint", default="http://127.0.0.1:4566", help="where serve listens (default: http://127.0.0.1:4566)"
+    )
+    clock_actions = clock.add_subparsers(dest="clock_action")
+    clock_actions.add_parser("show", help="print the local time (the default)")
+    advance = clock_actions.add_parser("advance", help="let DURATION of local time pass, event sources running")
+    advance.add_argument("duration", type=_duration, help="e.g. 90s, 15m, 2h, 1d, 1h30m")
+    return parser
 
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        from localcloud.serve import ServeOptions, serve
+
+        options = ServeOptions(args.stack, args.port, args.outputs, args.project, args.clock, args.logs)
+        return serve(options)
+    if args.command == "clock":
+        from localcloud import clock_command
+
+        if args.clock_action == "advance":
+            print(clock_command.advance(args.duration, args.endpoint))
+        else:
+            print(clock_command.show(args.endpoint))
+        return 0
+    if args.command in ("demo", "chaos"):
+        scenario = _scenario(args.project, args.command)
+        if scenario is None:
+            print(
+                f"error: the project has no {args.command} scenario (scenarios/{args.command}.py); "
+                "plan, serve and the Python API work on any project",
+                file=sys.stderr,
+            )
+            return 2
+        if args.command == "demo":
+            return int(scenario.main(args.stack, args.project))
+        return int(scenario.main(args.stack, args.project, args.orders, args.seed, args.fault_rate))
+
+    from localcloud.plan import evaluate_stack, render_plan
+
+    print(render_plan(evaluate_stack(args.stack, args.project)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command. Whatever stops it — a bad stack, config, YAML or program, a port in use, a local cloud
+    that does not answer — is one ``error:`` line on stderr and a non-zero exit, never a traceback (set
+    ``LOCALCLOUD_DEBUG=1`` to see one)."""
+    args = _parser().parse_args(argv)
     try:
-        if args.command == "serve":
-            from localcloud.serve import serve
-
-            return serve(args.stack, args.port, args.outputs, args.project)
-        if args.command in ("demo", "chaos"):
-            scenario = _scenario(args.project, args.command)
-            if scenario is None:
-                print(
-                    f"error: the project has no {args.command} scenario (scenarios/{args.command}.py); "
-                    "plan, serve and the Python API work on any project",
-                    file=sys.stderr,
-                )
-                return 2
-            if args.command == "demo":
-                return int(scenario.main(args.stack, args.project))
-            return int(scenario.main(args.stack, args.project, args.orders, args.seed, args.fault_rate))
-
-        from localcloud.plan import evaluate_stack, render_plan
-
-        run = evaluate_stack(args.stack, args.project)
-    except (ArgumentError, FileNotFoundError) as error:
+        return _run(args)
+    except _USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(render_plan(run))
-    return 0
+    except Exception as error:
+        if os.environ.get("LOCALCLOUD_DEBUG"):
+            raise
+        print(
+            f"error: {type(error).__name__}: {error} (an unexpected failure; LOCALCLOUD_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

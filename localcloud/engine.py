@@ -236,6 +236,33 @@ class LocalCloud:
         self._expire_ttl_items()
         return now
 
+    def run_for(self, seconds: float) -> int:
+        """Let ``seconds`` of local time pass with the event sources running, as that much time would on AWS.
+
+        The clock stops at every moment something becomes due — a visibility timeout ends, a stream or async retry
+        is due, a schedule fires — and the sources run there before it moves on, so advancing 15 minutes takes a
+        poison message through each of its receives to its DLQ and fires a 5-minute schedule three times, each at
+        its own time. Returns the invocations made meanwhile.
+        """
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        before = len(self.stats.invocations)
+        target = self.clock.now() + timedelta(seconds=seconds)
+        self.advance(0)
+        self.drain(settle_in_flight=False)
+        while (now := self.clock.now()) < target:
+            wake = min([target, *self._due_moments(now)])
+            self.advance(max((wake - now).total_seconds(), 0.001))
+            self.drain(settle_in_flight=False)
+        return len(self.stats.invocations) - before
+
+    def _due_moments(self, now: datetime) -> list[datetime]:
+        """When each waiting piece of work can next move (schedules included), as clock times after ``now``."""
+        wait = self._next_wait()
+        moments = [now + timedelta(seconds=wait)] if wait is not None else []
+        moments += [fire for s in self.schedules if (fire := s.next_fire()) is not None and fire > now]
+        return moments
+
     def _expire_ttl_items(self) -> None:
         dynamodb = self.client("dynamodb")
         epoch = self.clock.now().timestamp()

@@ -4,9 +4,11 @@ tests need only the base install; the local cloud and its callers import it from
 from __future__ import annotations
 
 from serverless_patterns.testing.program import (
+    ProgramError,
     ProgramRun,
     RecordedResource,
     RecordingMonitor,
+    StackFileError,
     find_project,
     project_name,
     project_root,
@@ -16,9 +18,11 @@ from serverless_patterns.testing.program import (
 )
 
 __all__ = [
+    "ProgramError",
     "ProgramRun",
     "RecordedResource",
     "RecordingMonitor",
+    "StackFileError",
     "find_project",
     "project_name",
     "project_root",

@@ -1,72 +1,169 @@
 """``python -m localcloud serve``: the deployed stack served as AWS endpoints on 127.0.0.1.
 
-moto's threaded server answers boto3 and the AWS CLI (``--endpoint-url``) on loopback, sharing state with the
-local cloud; the event sources run in the background on wall-clock time, so a command sent from outside flows
-through streams, topics, queues and the saga as it would on AWS. When ready, the stack outputs are
-written as JSON to the outputs file and one line says where it listens. SIGINT and SIGTERM stop it cleanly.
+The port is taken first, so a port in use fails in one line before anything is deployed. Then the stack is
+deployed, and moto's endpoints answer boto3 and the AWS CLI (``--endpoint-url``) behind the local cloud's own
+(:mod:`localcloud.endpoints`: Lambda's Invoke, the clock, health), sharing state with the local cloud. The event
+sources run in the background, so a command sent from outside flows through streams, topics, queues and the saga
+as it would on AWS. When ready, the stack outputs are written to the outputs file and one line says where it
+listens, on which clock and where its state lives. The first SIGINT or SIGTERM stops it, whatever it is doing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import logging
 import signal
+import socket
 import sys
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from localcloud.clock import Clock
-from localcloud.engine import LocalCloud
+from localcloud.endpoints import LocalEndpoints, ServedCloud
+from localcloud.engine import DrainTimeout, LocalCloud
 
-__all__ = ["serve"]
+__all__ = ["ServeError", "ServeOptions", "serve"]
 
+HOST = "127.0.0.1"
 TICK_SECONDS = 0.2
+CLOCK_MODES = ("wall", "virtual")
 
 
-def _run_sources(cloud: LocalCloud, stop: threading.Event) -> None:
-    """The event sources on wall-clock time: poll, fire due schedules and expire TTL items, until stopped."""
+class ServeError(Exception):
+    """serve cannot start; the message is the one line the user sees."""
+
+
+class _Stopped(KeyboardInterrupt):
+    """Raised in the main thread by the first SIGINT or SIGTERM before the stack is served (a KeyboardInterrupt, so
+    that neither Pulumi's nor asyncio's handlers swallow it while the stack deploys)."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    stack: str = "dev"
+    port: int = 4566
+    outputs_file: Path | None = None
+    project: Path | str | None = None
+    clock: str = "wall"
+    echo_logs: bool = False
+
+
+def listening_socket(port: int) -> socket.socket:
+    """A socket listening on 127.0.0.1:``port`` (0: a free port), or a :class:`ServeError` saying why not."""
+    if not 0 <= port <= 65535:
+        raise ServeError(f"port {port} is out of range: use 1-65535, or 0 for a free port")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((HOST, port))
+        listener.listen(128)
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            raise ServeError(
+                f"port {port} on {HOST} is in use (another serve, LocalStack?): stop it or choose --port"
+            ) from None
+        raise ServeError(f"cannot listen on {HOST}:{port}: {error.strerror or error}") from None
+    return listener
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event, serving: threading.Event) -> Iterator[None]:
+    """The first SIGINT or SIGTERM stops serve: before it serves, by raising :class:`_Stopped` in the main thread
+    (the deploy is abandoned); once it serves, by setting ``stop``. Later signals are ignored while it stops."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            return
+        stop.set()
+        if not serving.is_set():
+            raise _Stopped(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, original in previous.items():
+            signal.signal(signum, original)
+
+
+def _run_sources(served: ServedCloud, stop: threading.Event) -> None:
+    """The event sources, in the background: poll, fire due schedules and expire TTL items, until stopped."""
+    cloud = served.cloud
     while not stop.is_set():
         try:
-            cloud.advance(0)
-            cloud.drain(settle_in_flight=False, timeout_seconds=30)
+            with served.lock:
+                cloud.advance(0)
+                cloud.drain(settle_in_flight=False, timeout_seconds=1)
+        except DrainTimeout:
+            pass  # work left over: the next tick carries on with it
         except Exception as error:  # keep serving; the failure is visible in the console
-            print(f"localcloud: event sources: {error}", file=sys.stderr, flush=True)
+            print(f"localcloud: event sources: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
         stop.wait(TICK_SECONDS)
 
 
-def serve(
-    stack: str = "dev", port: int = 4566, outputs_file: Path | None = None, project: Path | str | None = None
-) -> int:
-    from moto.server import ThreadedMotoServer
+def _ready_line(options: ServeOptions, port: int, state: str) -> str:
+    parts = [
+        f"localcloud: stack {options.stack} listening on http://{HOST}:{port}",
+        f"clock: {options.clock}",
+        f"state: {state}",
+    ]
+    if options.outputs_file is not None:
+        parts.append(f"outputs: {options.outputs_file}")
+    return " · ".join(parts) + " · Ctrl-C stops it"
 
-    stop = threading.Event()
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+def serve(options: ServeOptions) -> int:
+    """Serve the stack until the first SIGINT or SIGTERM; returns the exit status (0 once it has served)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
-    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    if options.clock not in CLOCK_MODES:
+        raise ServeError(f"unknown clock {options.clock!r}: use wall or virtual")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request on the console
+    stop, serving = threading.Event(), threading.Event()
+    listener = listening_socket(options.port)
     try:
-        with LocalCloud.started(stack, clock=Clock(tied_to_wall=True), project=project) as cloud:
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-            server.start()
-            try:
-                outputs: dict[str, Any] = dict(cloud.outputs)
-                if outputs_file is not None:
-                    outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
-                where = f" (stack outputs in {outputs_file})" if outputs_file is not None else ""
-                print(
-                    f"localcloud: stack {stack} listening on http://127.0.0.1:{port}{where}; Ctrl-C stops it",
-                    flush=True,
+        with _stop_on_signals(stop, serving):
+            clock = Clock(tied_to_wall=options.clock == "wall")
+            with LocalCloud.started(
+                options.stack, clock=clock, echo_logs=options.echo_logs, project=options.project
+            ) as cloud:
+                served = ServedCloud(cloud, threading.Lock(), options.clock, "in memory (lost when serve stops)")
+                app = LocalEndpoints(DomainDispatcherApplication(create_backend_app), served)
+                server = make_server(
+                    HOST, 0, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
                 )
-                worker = threading.Thread(target=_run_sources, args=(cloud, stop), name="event-sources", daemon=True)
-                worker.start()
-                stop.wait()
-                worker.join(timeout=10)
-            finally:
-                server.stop()
+                listener.close()  # the server holds its own duplicate of the socket
+                port = int(server.server_address[1])
+                if options.outputs_file is not None:
+                    outputs: dict[str, Any] = dict(cloud.outputs)
+                    options.outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
+                threads = [
+                    threading.Thread(target=server.serve_forever, name="endpoints", daemon=True),
+                    threading.Thread(target=_run_sources, args=(served, stop), name="event-sources", daemon=True),
+                ]
+                for thread in threads:
+                    thread.start()
+                serving.set()
+                print(_ready_line(options, port, served.state), flush=True)
+                try:
+                    while not stop.wait(0.5):
+                        pass
+                finally:
+                    server.shutdown()
+                    for thread in threads:
+                        thread.join(timeout=10)
+    except _Stopped as stopped:
+        print(f"localcloud: stopped by {stopped} before the stack was served", flush=True)
+        return 0
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        listener.close()
     print("localcloud: stopped", flush=True)
     return 0

@@ -14,6 +14,7 @@ import json
 import runpy
 import sys
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,10 +30,14 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from serverless_patterns.internals.validation import ArgumentError
+
 __all__ = [
+    "ProgramError",
     "ProgramRun",
     "RecordedResource",
     "RecordingMonitor",
+    "StackFileError",
     "find_project",
     "namespaced_config",
     "project_name",
@@ -65,11 +70,49 @@ def find_project(start: Path | str | None = None) -> Path:
     raise FileNotFoundError(f"no Pulumi.yaml in {here} or any folder above it")
 
 
+class StackFileError(ValueError):
+    """``Pulumi.yaml`` or ``Pulumi.<stack>.yaml`` cannot be read as Pulumi reads it; the message is one line."""
+
+
+def _yaml_document(path: Path) -> dict[str, Any]:
+    """The YAML mapping in ``path``; a syntax error or another shape is a :class:`StackFileError` naming where."""
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise StackFileError(f"{path.name} is not valid YAML{where}: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path.name} is not valid YAML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StackFileError(f"{path.name} cannot be read: {error}") from None
+    if not isinstance(document, dict):
+        raise StackFileError(f"{path.name} must be a YAML mapping, not a {type(document).__name__}")
+    return document
+
+
+class ProgramError(RuntimeError):
+    """The project's program raised while it ran: the message is one line naming the error and where it came
+    from in the project's files (the original exception is the cause)."""
+
+
+def _program_error(error: BaseException, root: Path) -> ProgramError:
+    where = ""
+    if isinstance(error, SyntaxError) and error.filename:
+        where = f" ({Path(error.filename).name}, line {error.lineno})"
+    else:
+        frames = traceback.extract_tb(error.__traceback__)
+        own = [f for f in frames if Path(f.filename).resolve().is_relative_to(root) and "venv" not in f.filename]
+        if own:
+            where = f" ({Path(own[-1].filename).relative_to(root)}, line {own[-1].lineno})"
+    message = str(error).splitlines()[0] if str(error) else ""
+    return ProgramError(f"the program failed: {type(error).__name__}: {message}{where}")
+
+
 def _project_document(root: Path) -> dict[str, Any]:
-    with (root / "Pulumi.yaml").open() as f:
-        document = yaml.safe_load(f) or {}
-    if not isinstance(document, dict) or not isinstance(document.get("name"), str):
-        raise ValueError(f"{root / 'Pulumi.yaml'} has no project name")
+    document = _yaml_document(root / "Pulumi.yaml")
+    if not isinstance(document.get("name"), str):
+        raise StackFileError(f"{root / 'Pulumi.yaml'} has no project name")
     return document
 
 
@@ -110,9 +153,11 @@ def stack_config(
                 config[_namespaced(key, name)] = _config_value(declared.get("value", declared.get("default")))
         else:
             config[_namespaced(key, name)] = _config_value(declared)
-    with path.open() as f:
-        document = yaml.safe_load(f) or {}
-    for key, value in (document.get("config") or {}).items():
+    document = _yaml_document(path)
+    stack_settings = document.get("config") or {}
+    if not isinstance(stack_settings, dict):
+        raise StackFileError(f"{path.name}: `config` must be a mapping of keys to values")
+    for key, value in stack_settings.items():
         secret = isinstance(value, dict) and "secure" in value
         config[_namespaced(key, name)] = "[secret]" if secret else _config_value(value)
     config.update(namespaced_config(overrides, name))
@@ -383,10 +428,15 @@ def run_program(
     if not program.is_file():
         raise FileNotFoundError(f"no __main__.py in {root}: only Python Pulumi programs can run here")
     with contextlib.chdir(root), _project_imports(root):
-        return run_declarations(
-            mocks,
-            lambda: runpy.run_path(str(program), run_name="__main__"),
-            stack=stack,
-            project=project_name(root),
-            config=config,
-        )
+        try:
+            return run_declarations(
+                mocks,
+                lambda: runpy.run_path(str(program), run_name="__main__"),
+                stack=stack,
+                project=project_name(root),
+                config=config,
+            )
+        except (ArgumentError, StackFileError, ProgramError):
+            raise  # already say what is wrong, in the program's own terms
+        except Exception as error:
+            raise _program_error(error, root) from error
