@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from localcloud.handler_thread import carried_into_handler_threads
 from localcloud.lambda_runtime import InvocationError
 from localcloud.telemetry import current_function
 
@@ -144,9 +145,15 @@ class AwsCallFaults:
 
         BaseClient._make_api_call = maybe_throttled  # type: ignore[method-assign]
         try:
-            yield self
+            with carried_into_handler_threads(self._carry):
+                yield self
         finally:
             BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+    def _carry(self) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+        """The invoking thread's armed countdown, for the handler's own thread."""
+        countdown = getattr(self._armed, "countdown", None)
+        return contextlib.nullcontext if countdown is None else lambda: self.armed(countdown)
 
     def throttle(self, call_index: int = 0) -> Fault:
         def fault(real: Callable[[Any], Any], event: Any) -> Any:

@@ -19,24 +19,23 @@ import io
 import json
 import sys
 import tempfile
-import threading
 import time
 import traceback
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
 from localcloud.function_environment import function_environment
+from localcloud.handler_thread import invocation_slot, run_in_handler_thread
+from localcloud.telemetry import running
 
 __all__ = ["InvocationError", "LocalContext", "LocalFunction", "moto_runs_lambdas_in_process"]
-
-_INVOKE_LOCK = threading.RLock()
 
 
 class InvocationError(Exception):
@@ -143,23 +142,45 @@ class LocalFunction:
     def invoke(self, event: Any, stdout: TextIO | io.TextIOBase | None = None) -> Any:
         """Run the handler on ``event``; returns its result or raises :class:`InvocationError`.
 
-        ``stdout`` receives what the handler prints (its logs and EMF metrics), as CloudWatch Logs would.
+        ``stdout`` receives what the handler prints (its logs and EMF metrics), as CloudWatch Logs would. The
+        handler runs in a thread of its own, stopped at ``timeout_seconds`` (see :mod:`localcloud.handler_thread`).
         """
-        module_name, _, attribute = self.handler.rpartition(".")
         context = LocalContext(self.name, self.memory_mb, self.arn, self.timeout_seconds)
         printed = contextlib.redirect_stdout(stdout) if stdout is not None else contextlib.nullcontext()  # type: ignore[arg-type]
-        with _INVOKE_LOCK, printed, function_environment(self.variables()), self._loaded():
-            try:
-                handler = getattr(importlib.import_module(module_name), attribute)
-                records = sys.modules.get("handler_runtime.records")
-                if self.clock is not None and records is not None:
-                    setattr(records, "clock", self.clock)  # noqa: B010 (a module loaded at run time)
-                result = handler(event, context)
-            except Exception as error:
-                raise InvocationError(
-                    type(error).__name__, str(error), traceback.format_exception(error)[-5:]
-                ) from error
-            return _marshal(result)
+        with invocation_slot(), printed, self._loaded():
+            outcome = run_in_handler_thread(
+                functools.partial(self._call_handler, event, context),
+                name=f"lambda-{self.name}",
+                timeout_seconds=self.timeout_seconds,
+                thread_state=self._thread_state,
+            )
+        if outcome.timed_out:
+            self.modules = {}  # Lambda resets the execution environment: the next invocation is a cold start
+            at = (self.clock() if self.clock is not None else datetime.now(UTC)).astimezone(UTC)
+            stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            message = f"{stamp} {context.aws_request_id} Task timed out after {self.timeout_seconds:.2f} seconds"
+            raise InvocationError("Sandbox.Timedout", message, [])
+        if outcome.error is not None:
+            error = outcome.error
+            raise InvocationError(type(error).__name__, str(error), traceback.format_exception(error)[-5:]) from error
+        return _marshal(outcome.result)
+
+    @contextlib.contextmanager
+    def _thread_state(self) -> Iterator[None]:
+        """What the handler's thread sees: this function's name (log routing, call recording) and variables."""
+        with running(self.name), function_environment(self.variables()):
+            yield
+
+    def _call_handler(self, event: Any, context: LocalContext, started: Callable[[], None]) -> Any:
+        """On the handler's thread: its module imported (the init phase), then the handler."""
+        module_name, _, attribute = self.handler.rpartition(".")
+        handler = getattr(importlib.import_module(module_name), attribute)
+        records = sys.modules.get("handler_runtime.records")
+        if self.clock is not None and records is not None:
+            setattr(records, "clock", self.clock)  # noqa: B010 (a module loaded at run time)
+        started()
+        context.started = time.monotonic()
+        return handler(event, context)
 
 
 def _marshal(result: Any) -> Any:
