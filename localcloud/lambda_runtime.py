@@ -35,7 +35,11 @@ from localcloud.function_environment import function_environment
 from localcloud.handler_thread import invocation_slot, run_in_handler_thread
 from localcloud.telemetry import running
 
-__all__ = ["InvocationError", "LocalContext", "LocalFunction", "moto_runs_lambdas_in_process"]
+__all__ = ["MAX_SYNC_PAYLOAD_BYTES", "InvocationError", "LocalContext", "LocalFunction", "moto_runs_lambdas_in_process"]
+
+
+#: Lambda's limit on a synchronous invocation's request and response payloads (6 MB).
+MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 
 
 class InvocationError(Exception):
@@ -185,7 +189,8 @@ class LocalFunction:
 
 def _marshal(result: Any) -> Any:
     """The result as it crosses the wire, like the Python runtime: Decimals become numbers; anything else that
-    is not JSON fails the invocation with Runtime.MarshalError."""
+    is not JSON fails the invocation with Runtime.MarshalError, and a response over Lambda's synchronous payload
+    limit with Function.ResponseSizeTooLarge."""
 
     def number(value: Any) -> Any:
         if isinstance(value, Decimal):
@@ -193,9 +198,13 @@ def _marshal(result: Any) -> Any:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
     try:
-        return json.loads(json.dumps(result, default=number))
+        serialised = json.dumps(result, default=number)
     except (TypeError, ValueError) as error:
         raise InvocationError("Runtime.MarshalError", f"Unable to marshal response: {error}", []) from error
+    if len(serialised.encode()) > MAX_SYNC_PAYLOAD_BYTES:
+        message = f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD_BYTES} bytes)."
+        raise InvocationError("Function.ResponseSizeTooLarge", message, [])
+    return json.loads(serialised)
 
 
 @contextlib.contextmanager
