@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from localcloud.engine import DrainTimeout
+from localcloud.lambda_api import INVOKE_PATH, invoke_endpoint
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -73,6 +74,11 @@ class LocalEndpoints:
         path = str(environ.get("PATH_INFO", ""))
         if path.startswith(CONTROL_PREFIX):
             return self._control(Request(environ))(environ, start_response)
+        invoke = INVOKE_PATH.match(path) if environ.get("REQUEST_METHOD") == "POST" else None
+        if invoke is not None:
+            served = self.served
+            answer = invoke_endpoint(served.cloud, Request(environ), invoke["function"], engine_lock=served.lock)
+            return answer(environ, start_response)
         return self.moto_app(environ, start_response)
 
     def _control(self, request: Request) -> Response:

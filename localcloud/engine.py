@@ -66,6 +66,7 @@ class Invocation:
     error: InvocationError | None = None
     at: datetime | None = None
     faulted: bool = False  # an injected fault ran instead of the plain invocation
+    request_id: str | None = None
 
 
 @dataclass
@@ -185,16 +186,16 @@ class LocalCloud:
 
         self.inject_fault(function, fault, times)
 
-    def invoke(self, function: str, event: Any, source: str = "direct") -> Invocation:
+    def invoke(self, function: str, event: Any, source: str = "direct", request_id: str | None = None) -> Invocation:
         """Run ``function`` on ``event`` now, as Lambda would; never raises for a handler error."""
         local = self.deployment.functions[function]
-        invocation = Invocation(function, source, event, at=self.clock.now())
+        invocation = Invocation(function, source, event, at=self.clock.now(), request_id=request_id)
         queued = self.faults.get(function)
         fault = queued.pop(0) if queued else self.fault_policy.pick(function, event) if self.fault_policy else None
         started = time.perf_counter()
 
         def real(payload: Any) -> Any:
-            return local.invoke(payload, stdout=HANDLER_STDOUT)
+            return local.invoke(payload, stdout=HANDLER_STDOUT, request_id=request_id)
 
         with running(function):
             try:

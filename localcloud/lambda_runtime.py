@@ -143,13 +143,16 @@ class LocalFunction:
             **self.environment,
         }
 
-    def invoke(self, event: Any, stdout: TextIO | io.TextIOBase | None = None) -> Any:
+    def invoke(self, event: Any, stdout: TextIO | io.TextIOBase | None = None, request_id: str | None = None) -> Any:
         """Run the handler on ``event``; returns its result or raises :class:`InvocationError`.
 
-        ``stdout`` receives what the handler prints (its logs and EMF metrics), as CloudWatch Logs would. The
+        ``stdout`` receives what the handler prints (its logs and EMF metrics), as CloudWatch Logs would;
+        ``request_id`` is the context's ``aws_request_id`` (default: a new one). The
         handler runs in a thread of its own, stopped at ``timeout_seconds`` (see :mod:`localcloud.handler_thread`).
         """
         context = LocalContext(self.name, self.memory_mb, self.arn, self.timeout_seconds)
+        if request_id is not None:
+            context.aws_request_id = request_id
         printed = contextlib.redirect_stdout(stdout) if stdout is not None else contextlib.nullcontext()  # type: ignore[arg-type]
         with invocation_slot(), printed, self._loaded():
             outcome = run_in_handler_thread(
