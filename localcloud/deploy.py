@@ -4,8 +4,9 @@ Pulumi evaluates the real program and orders registrations by their dependencies
 moto and the real identifiers (ARNs, URLs, stream ARNs, names) flow back into the program as outputs. Event source
 mappings, async invoke configs, schedules and alarms are not given to moto (its own mappings fire on send and
 clear stream records; it never fires schedules or evaluates alarms): they are recorded in the
-:class:`Deployment`, whose emulators run them. Layers are dropped (moto rejects the public Powertools layer; the
-local runtime has Powertools installed). Any resource type the stack does not use fails with its name.
+:class:`Deployment`, whose emulators run them. Functions are created with what moto accepts (no public layers: the
+local runtime has Powertools installed), then reported as declared (:mod:`localcloud.declared_config`). Any
+resource type the stack does not use fails with its name.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import boto3
 import pulumi
 
+from localcloud.declared_config import declare
 from localcloud.lambda_runtime import LocalFunction
 from localcloud.public_aws import dns_suffix, partition_of, public_parameter
 
@@ -85,6 +87,7 @@ class Deployment:
 
     region: str
     functions: dict[str, LocalFunction] = field(default_factory=dict)
+    function_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # as the program declared them
     async_configs: dict[str, AsyncConfig] = field(default_factory=dict)
     reserved_concurrency: dict[str, int] = field(default_factory=dict)
     mappings: list[MappingRecord] = field(default_factory=list)
@@ -348,6 +351,8 @@ class MotoDeployer(pulumi.runtime.Mocks):
             Timeout=int(inputs.get("timeout", 3)),
             MemorySize=int(inputs.get("memorySize", 128)),
         )
+        declare(self.account, self.deployment.region, name, inputs)  # moto reports what the program declared
+        self.deployment.function_inputs[name] = dict(inputs)
         reserved = int(inputs.get("reservedConcurrentExecutions", -1))
         if reserved >= 0:
             self.deployment.reserved_concurrency[name] = reserved

@@ -32,6 +32,7 @@ import boto3
 from localcloud import function_environment
 from localcloud.alarm_evaluator import AlarmState, evaluate_alarm
 from localcloud.clock import Clock
+from localcloud.declared_config import reported_by_moto
 from localcloud.deploy import Deployment, MotoDeployer
 from localcloud.faults import AwsCallFaults, Fault, RandomFaults
 from localcloud.lambda_runtime import InvocationError, LocalFunction, moto_runs_lambdas_in_process
@@ -139,6 +140,7 @@ class LocalCloud:
                 stack_.enter_context(_definitions_parsed_once())
                 stack_.enter_context(transactions_snapshot_their_items())
                 registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
+                stack_.enter_context(reported_by_moto())
                 stack_.enter_context(cloud.calls.installed())
                 stack_.enter_context(cloud.call_faults.installed())
                 stack_.enter_context(HANDLER_STDOUT.routing_to(cloud.logs))
