@@ -3,6 +3,13 @@ logging, sizes, environment), read through boto3 as `aws lambda get-function-con
 
 from __future__ import annotations
 
+import io
+import zipfile
+
+import boto3
+from moto import mock_aws
+
+from localcloud.declared_config import declare, reported_by_moto
 from localcloud.engine import LocalCloud
 from localcloud.public_aws import public_parameter
 from serverless_patterns.internals.runtime import ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_parameter
@@ -62,3 +69,26 @@ def test_the_stack_declares_the_librarys_runtime_architecture_and_powertools_lay
     assert [layer["Arn"] for layer in place_order["Layers"]] == [parameter["value"]]
     assert place_order["LoggingConfig"]["LogFormat"] == "JSON"
     assert place_order["LoggingConfig"]["LogGroup"] == f"/aws/lambda/{cloud.outputs['place_order_function']}"
+
+
+def test_reserved_concurrency_and_a_dead_letter_queue_are_reported_when_declared():
+    with mock_aws(), reported_by_moto():
+        iam, client = boto3.client("iam", region_name="us-east-1"), boto3.client("lambda", region_name="us-east-1")
+        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr("app.py", "def handler(event, context):\n    return event\n")
+        created = client.create_function(
+            FunctionName="f",
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": archive.getvalue()},
+        )
+        account = created["FunctionArn"].split(":")[4]
+        dlq = f"arn:aws:sqs:us-east-1:{account}:f-dlq"
+        declare(account, "us-east-1", "f", {"reservedConcurrentExecutions": 5, "deadLetterConfig": {"targetArn": dlq}})
+        assert client.get_function_concurrency(FunctionName="f")["ReservedConcurrentExecutions"] == 5
+        config = client.get_function_configuration(FunctionName="f")
+        assert config["DeadLetterConfig"] == {"TargetArn": dlq}
+        assert config["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "/aws/lambda/f"}  # AWS's defaults
