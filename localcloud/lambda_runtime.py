@@ -244,8 +244,19 @@ def moto_runs_lambdas_in_process(
         except InvocationError as error:
             return json.dumps(error.payload()), True, "\n".join(error.stack)
 
+    original_invoke = LambdaFunction.invoke
+
+    def invoke_reporting_unhandled(self: Any, body: str, request_headers: Any, response_headers: Any) -> Any:
+        """moto marks a handler's exception ``Handled``; Lambda answers ``Unhandled`` for a raised exception."""
+        answer = original_invoke(self, body, request_headers, response_headers)
+        if response_headers.get("x-amz-function-error") == "Handled":
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return answer
+
     LambdaFunction._invoke_lambda = invoke_in_process  # type: ignore[method-assign]
+    LambdaFunction.invoke = invoke_reporting_unhandled  # type: ignore[method-assign]
     try:
         yield registry
     finally:
         LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
+        LambdaFunction.invoke = original_invoke  # type: ignore[method-assign]

@@ -4,6 +4,7 @@ as AWS does, its writes stay, the next invocation is a cold start; oversized res
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 import zipfile
@@ -159,7 +160,12 @@ def handler(event, context):
     answer = boto3.client("lambda", region_name="us-east-1").invoke(FunctionName="callee", Payload=b'{"n": 2}')
     return {"callee said": json.loads(answer["Payload"].read())}
 """
-    callee = "def handler(event, context):\n    return event['n'] * 21\n"
+    callee = """
+def handler(event, context):
+    if "n" not in event:
+        raise KeyError("n")
+    return event["n"] * 21
+"""
     with mock_aws(), installed(), moto_runs_lambdas_in_process():
         iam = boto3.client("iam", region_name=REGION)
         role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -179,6 +185,9 @@ def handler(event, context):
         answer = client.invoke(FunctionName="caller", Payload=b"{}")
         assert answer.get("FunctionError") is None
         assert answer["Payload"].read() == b'{"callee said": 42}'
+        failed = client.invoke(FunctionName="callee", Payload=b"{}")
+        assert failed["FunctionError"] == "Unhandled"  # a raised exception, as Lambda reports it
+        assert json.loads(failed["Payload"].read())["errorType"] == "KeyError"
 
 
 def test_a_timed_out_invocation_in_the_cloud_is_an_error_with_its_logs_and_the_stack_goes_on(cloud: LocalCloud):
