@@ -8,7 +8,8 @@ stays written, as on AWS.
 Limits: an asynchronous exception is raised only when the thread next runs Python code, so a handler blocked in a
 C call (``time.sleep``, a socket read) stops only when that call returns. Invocations are serialised
 (:func:`invocation_slot`), so the next invocation waits for such a handler to stop before it starts; one that never
-returns (a read with no timeout on a socket that never answers) blocks every later invocation.
+returns (a read with no timeout on a socket that never answers) blocks every later invocation. A handler that
+catches the stop (a bare ``except:``) is stopped again every half second while the next invocation waits for it.
 
 Thread-local state the invocation relies on must follow the handler into its thread: the function's name, its
 environment variables and the fault machinery are re-entered there (:func:`carried_into_handler_threads` lets
@@ -43,7 +44,7 @@ _UNWIND_SECONDS = 0.5
 
 _INVOKE_LOCK = threading.RLock()
 _thread = threading.local()  # .handler: True on a handler's thread (its invocation chain holds the slot)
-_stragglers: list[threading.Thread] = []  # stopped handlers still blocked in a C call
+_stragglers: list[tuple[threading.Thread, _Run]] = []  # stopped handlers not ended yet (blocked in a C call)
 _stragglers_lock = threading.Lock()
 
 #: Each entry runs on the calling thread and returns what to enter on the handler's thread.
@@ -82,12 +83,15 @@ def invocation_slot() -> Iterator[None]:
 
 
 def _join_stragglers() -> None:
+    """Wait for every stopped handler to end, stopping it again meanwhile (a bare ``except:`` catches a stop)."""
     with _stragglers_lock:
-        waiting = [t for t in _stragglers if t is not threading.current_thread()]
-    for straggler in waiting:
-        straggler.join()
+        waiting = [(t, run) for t, run in _stragglers if t is not threading.current_thread()]
+    for thread, run in waiting:
+        while thread.is_alive():
+            thread.join(_UNWIND_SECONDS)
+            run.stop()
     with _stragglers_lock:
-        _stragglers[:] = [t for t in _stragglers if t.is_alive()]
+        _stragglers[:] = [(t, run) for t, run in _stragglers if t.is_alive()]
 
 
 def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
@@ -186,5 +190,5 @@ def run_in_handler_thread(
     thread.join(_UNWIND_SECONDS)
     if thread.is_alive():
         with _stragglers_lock:
-            _stragglers.append(thread)
+            _stragglers.append((thread, run))
     return run.outcome

@@ -50,6 +50,11 @@ def handler(event, context):
                 sum(range(1000))
             except Exception:  # a handler that swallows every error must still be stopped
                 pass
+    while event.get("stubborn"):
+        try:
+            sum(range(1000))
+        except BaseException:  # even a handler that catches the stop is stopped in the end
+            pass
     if event.get("sleep"):
         time.sleep(event["sleep"])
         sqs.send_message(QueueUrl=event["write"], MessageBody="woke up")
@@ -123,6 +128,14 @@ def test_a_handler_blocked_in_a_c_call_stops_when_it_returns_and_the_next_invoca
     after = function.invoke({})
     assert after["same_named_threads"] == 1  # the sleeping handler had ended before this one started
     assert bodies(queue) == ["hello from probe"]  # it never ran past its sleep
+
+
+def test_a_handler_that_catches_the_stop_is_stopped_again_before_the_next_invocation(queue: str):
+    function = probe(timeout_seconds=1)
+    with pytest.raises(InvocationError) as caught:
+        function.invoke({"stubborn": True})
+    assert caught.value.error_type == "Sandbox.Timedout"
+    assert function.invoke({})["same_named_threads"] == 1
 
 
 def test_a_response_over_six_megabytes_fails_the_invocation(queue: str):
