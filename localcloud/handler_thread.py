@@ -137,7 +137,7 @@ class _Run:
                 self.outcome.result = call(self.started)
             except HandlerTimedOut:
                 pass
-            except BaseException as error:  # a handler's SystemExit fails its invocation too
+            except BaseException as error:  # the caller decides (SystemExit and the like included)
                 self.outcome.error = error
             finally:
                 self.finish()

@@ -169,6 +169,8 @@ class LocalFunction:
             raise InvocationError("Sandbox.Timedout", message, [])
         if outcome.error is not None:
             error = outcome.error
+            if not isinstance(error, Exception):
+                raise error  # a BaseException (SystemExit, KeyboardInterrupt) goes on to the caller
             raise InvocationError(type(error).__name__, str(error), traceback.format_exception(error)[-5:]) from error
         return _marshal(outcome.result)
 
