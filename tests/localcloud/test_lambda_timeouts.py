@@ -50,11 +50,14 @@ def handler(event, context):
                 sum(range(1000))
             except Exception:  # a handler that swallows every error must still be stopped
                 pass
-    while event.get("stubborn"):
+    if event.get("stubborn"):
         try:
-            sum(range(1000))
-        except BaseException:  # even a handler that catches the stop is stopped in the end
+            while True:
+                sum(range(1000))
+        except BaseException:  # a handler that catches the stop, and goes on
             pass
+        while True:
+            sum(range(1000))
     if event.get("sleep"):
         time.sleep(event["sleep"])
         sqs.send_message(QueueUrl=event["write"], MessageBody="woke up")
