@@ -165,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     except _USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("localcloud: interrupted", file=sys.stderr)
+        return 130
     except Exception as error:
         if os.environ.get("LOCALCLOUD_DEBUG"):
             raise

@@ -325,9 +325,11 @@ class LocalCloud:
     def _next_wait(self) -> float | None:
         """Seconds until in-flight work can move: a visibility timeout, a stream retry or an async retry delay."""
         waits: list[float] = []
+        now = self.clock.now().timestamp()
         for source in self.sqs_sources:
-            if source.in_flight():
-                waits.append(source.visibility_timeout() + 1)
+            visible_at = source.next_visible_at()
+            if visible_at is not None:
+                waits.append(max(0.001, visible_at - now + 0.001))
         for stream in self.stream_sources:
             if stream.retry_at is not None:
                 waits.append(max(0.001, (stream.retry_at - self.clock.now()).total_seconds()))

@@ -131,6 +131,7 @@ def serve(options: ServeOptions) -> int:
     listener = listening_socket(options.port)
     try:
         with _stop_on_signals(stop, serving):
+            print(f"localcloud: deploying stack {options.stack} into the local cloud…", flush=True)
             clock = Clock(tied_to_wall=options.clock == "wall")
             with LocalCloud.started(
                 options.stack, clock=clock, echo_logs=options.echo_logs, project=options.project
