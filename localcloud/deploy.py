@@ -90,6 +90,7 @@ class Deployment:
     mappings: list[MappingRecord] = field(default_factory=list)
     schedules: list[ScheduleRecord] = field(default_factory=list)
     alarms: list[dict[str, Any]] = field(default_factory=list)
+    log_groups: dict[str, str] = field(default_factory=dict)  # function name → the log group its logging config names
     ttl_attributes: dict[str, str] = field(default_factory=dict)  # table name → TTL attribute
     queue_urls: dict[str, str] = field(default_factory=dict)  # queue ARN → URL
     state_machines: dict[str, str] = field(default_factory=dict)  # name → ARN
@@ -348,6 +349,9 @@ class MotoDeployer(pulumi.runtime.Mocks):
             Timeout=int(inputs.get("timeout", 3)),
             MemorySize=int(inputs.get("memorySize", 128)),
         )
+        log_group = (inputs.get("loggingConfig") or {}).get("logGroup")
+        if log_group:
+            self.deployment.log_groups[name] = str(log_group)
         reserved = int(inputs.get("reservedConcurrentExecutions", -1))
         if reserved >= 0:
             self.deployment.reserved_concurrency[name] = reserved

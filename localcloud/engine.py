@@ -20,6 +20,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from localcloud.alarm_evaluator import AlarmState, evaluate_alarm
 from localcloud.clock import Clock
 from localcloud.deploy import Deployment, MotoDeployer
 from localcloud.faults import AwsCallFaults, Fault, RandomFaults
+from localcloud.lambda_logs import LambdaLogs, closing_lines, opening_lines
 from localcloud.lambda_runtime import InvocationError, LocalFunction, moto_runs_lambdas_in_process
 from localcloud.program import ProgramRun, project_root, run_program, stack_config
 from localcloud.sources import AsyncInvoker, ScheduleSource, SqsSource, StreamSource
@@ -66,6 +68,7 @@ class Invocation:
     error: InvocationError | None = None
     at: datetime | None = None
     faulted: bool = False  # an injected fault ran instead of the plain invocation
+    request_id: str = ""  # the context's aws_request_id, as in the function's log stream
 
 
 @dataclass
@@ -91,6 +94,7 @@ class LocalCloud:
         self.deployment = Deployment(region=self.config.get("aws:region", "us-east-1"))
         self.metrics = MetricStore(self.clock.now)
         self.logs = LogRouter(sys.stdout, self.metrics, echo=echo_logs)
+        self.lambda_logs = LambdaLogs(account="", region=self.deployment.region)
         self.calls = CallRecorder()
         self.stats = Stats()
         self.faults: dict[str, list[Fault]] = {}
@@ -151,8 +155,10 @@ class LocalCloud:
     def deploy(self) -> dict[str, Any]:
         self.program = run_program(MotoDeployer(self.deployment), self.stack, self.config, self.project)
         self.outputs = dict(self.program.outputs)
-        for function in self.deployment.functions.values():
+        self.lambda_logs.account = str(self.client("sts").get_caller_identity()["Account"])
+        for name, function in self.deployment.functions.items():
             function.clock = self.clock.now  # the timestamps handlers write follow the local clock
+            self.lambda_logs.register(name, self.deployment.log_groups.get(name))
         # Sources are polled in a fixed order (Pulumi registers resources in whatever order their inputs resolve),
         # so that the same driving repeats the same run.
         for mapping in sorted(self.deployment.mappings, key=lambda m: (m.function_name, m.source_arn)):
@@ -188,27 +194,47 @@ class LocalCloud:
     def invoke(self, function: str, event: Any, source: str = "direct") -> Invocation:
         """Run ``function`` on ``event`` now, as Lambda would; never raises for a handler error."""
         local = self.deployment.functions[function]
-        invocation = Invocation(function, source, event, at=self.clock.now())
+        at = self.clock.now()
+        invocation = Invocation(function, source, event, at=at)
         queued = self.faults.get(function)
         fault = queued.pop(0) if queued else self.fault_policy.pick(function, event) if self.fault_policy else None
-        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        position = self.logs.position(function)
 
         def real(payload: Any) -> Any:
-            return local.invoke(payload, stdout=HANDLER_STDOUT)
+            return local.invoke(payload, stdout=HANDLER_STDOUT, request_id=request_id)
 
         with running(function):
+            init_ms = self._initialize(local) if self.lambda_logs.is_cold(function) else None
+            opening = [(at, line) for line in opening_lines(request_id, init_ms, self.deployment.region)]
+            for _, line in opening:
+                self.logs.platform(function, line)
+            started = time.perf_counter()
             try:
                 invocation.result = fault(real, event) if fault else real(event)
             except InvocationError as error:
                 invocation.error = error
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            closing = closing_lines(request_id, elapsed_ms, init_ms, local.memory_mb)
+            for line in closing:
+                self.logs.platform(function, line)
+        ended = self.clock.now()
+        printed = self.logs.since(function, position)
+        self.lambda_logs.write(function, [*opening, *printed, *((ended, line) for line in closing)])
+        invocation.request_id = request_id
         invocation.faulted = fault is not None
-        elapsed_ms = (time.perf_counter() - started) * 1000
         dims = {"FunctionName": function}
         self.metrics.put("AWS/Lambda", "Invocations", dims, 1, unit="Count")
         self.metrics.put("AWS/Lambda", "Errors", dims, 1 if invocation.error else 0, unit="Count")
         self.metrics.put("AWS/Lambda", "Duration", dims, elapsed_ms, unit="Milliseconds")
         self.stats.invocations.append(invocation)
         return invocation
+
+    def _initialize(self, local: LocalFunction) -> float:
+        """A cold start: the function's INIT phase; returns its duration in milliseconds."""
+        started = time.perf_counter()
+        local.initialize(stdout=HANDLER_STDOUT)
+        return (time.perf_counter() - started) * 1000
 
     def invoke_async(self, function: str, event: Any) -> str:
         """Queue an asynchronous invocation (Event type): retried and dead-lettered per the function's config."""

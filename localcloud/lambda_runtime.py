@@ -140,13 +140,25 @@ class LocalFunction:
             **self.environment,
         }
 
-    def invoke(self, event: Any, stdout: TextIO | io.TextIOBase | None = None) -> Any:
+    def initialize(self, stdout: TextIO | io.TextIOBase | None = None) -> None:
+        """Lambda's INIT phase: import the handler's module (its module-level code runs here, not in the first
+        invocation). An import that fails is left for the invocation to report."""
+        module_name = self.handler.rpartition(".")[0]
+        printed = contextlib.redirect_stdout(stdout) if stdout is not None else contextlib.nullcontext()  # type: ignore[arg-type]
+        environment = function_environment(self.variables())
+        with _INVOKE_LOCK, printed, environment, self._loaded(), contextlib.suppress(Exception):
+            importlib.import_module(module_name)
+
+    def invoke(self, event: Any, stdout: TextIO | io.TextIOBase | None = None, request_id: str | None = None) -> Any:
         """Run the handler on ``event``; returns its result or raises :class:`InvocationError`.
 
-        ``stdout`` receives what the handler prints (its logs and EMF metrics), as CloudWatch Logs would.
+        ``stdout`` receives what the handler prints (its logs and EMF metrics), as CloudWatch Logs would;
+        ``request_id`` is the context's ``aws_request_id`` (default: a new one).
         """
         module_name, _, attribute = self.handler.rpartition(".")
-        context = LocalContext(self.name, self.memory_mb, self.arn, self.timeout_seconds)
+        context = LocalContext(
+            self.name, self.memory_mb, self.arn, self.timeout_seconds, request_id or str(uuid.uuid4())
+        )
         printed = contextlib.redirect_stdout(stdout) if stdout is not None else contextlib.nullcontext()  # type: ignore[arg-type]
         with _INVOKE_LOCK, printed, function_environment(self.variables()), self._loaded():
             try:
