@@ -2,9 +2,10 @@
 
 Pulumi evaluates the real program and orders registrations by their dependencies; every resource is created in
 moto and the real identifiers (ARNs, URLs, stream ARNs, names) flow back into the program as outputs. Event source
-mappings, async invoke configs, schedules and alarms are not given to moto (its own mappings fire on send and
-clear stream records; it never fires schedules or evaluates alarms): they are recorded in the
-:class:`Deployment`, whose emulators run them. Layers are dropped (moto rejects the public Powertools layer; the
+mappings, async invoke configs and schedules are not given to moto (its own mappings fire on send and clear
+stream records; it never fires schedules): they are recorded in the :class:`Deployment`, whose emulators run
+them. Alarms are created in moto's CloudWatch and recorded too: the local cloud evaluates them (moto does not)
+and sets their state in moto. Layers are dropped (moto rejects the public Powertools layer; the
 local runtime has Powertools installed). Any resource type the stack does not use fails with its name.
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 import boto3
 import pulumi
 
+from localcloud.cloudwatch_sync import alarm_request
 from localcloud.lambda_runtime import LocalFunction
 from localcloud.public_aws import dns_suffix, partition_of, public_parameter
 
@@ -332,7 +334,14 @@ class MotoDeployer(pulumi.runtime.Mocks):
         return _name(args), {"arn": f"arn:{partition_of(region)}:logs:{region}:{self.account}:log-group:{_name(args)}"}
 
     def _alarm(self, args: Any) -> tuple[str, dict[str, Any]]:
-        self.deployment.alarms.append({"name": args.name, **args.inputs})
+        alarm = {"name": args.name, **args.inputs}
+        cloudwatch = self.client("cloudwatch")
+        cloudwatch.put_metric_alarm(**alarm_request(alarm))
+        # A new alarm has no data yet (moto would start it as OK); the local cloud evaluates it from here on.
+        cloudwatch.set_alarm_state(
+            AlarmName=args.name, StateValue="INSUFFICIENT_DATA", StateReason="Unchecked: Initial alarm creation"
+        )
+        self.deployment.alarms.append(alarm)
         return args.name, {"arn": f"arn:aws:cloudwatch:{self.deployment.region}:{self.account}:alarm:{args.name}"}
 
     def _function(self, args: Any) -> tuple[str, dict[str, Any]]:

@@ -33,6 +33,7 @@ import boto3
 from localcloud import function_environment
 from localcloud.alarm_evaluator import AlarmState, evaluate_alarm
 from localcloud.clock import Clock
+from localcloud.cloudwatch_sync import CloudWatchSync
 from localcloud.deploy import Deployment, MotoDeployer
 from localcloud.faults import AwsCallFaults, Fault, RandomFaults
 from localcloud.lambda_logs import LambdaLogs, closing_lines, opening_lines
@@ -95,6 +96,7 @@ class LocalCloud:
         self.metrics = MetricStore(self.clock.now)
         self.logs = LogRouter(sys.stdout, self.metrics, echo=echo_logs)
         self.lambda_logs = LambdaLogs(account="", region=self.deployment.region)
+        self.cloudwatch = CloudWatchSync(account="", region=self.deployment.region)
         self.calls = CallRecorder()
         self.stats = Stats()
         self.faults: dict[str, list[Fault]] = {}
@@ -155,7 +157,9 @@ class LocalCloud:
     def deploy(self) -> dict[str, Any]:
         self.program = run_program(MotoDeployer(self.deployment), self.stack, self.config, self.project)
         self.outputs = dict(self.program.outputs)
-        self.lambda_logs.account = str(self.client("sts").get_caller_identity()["Account"])
+        account = str(self.client("sts").get_caller_identity()["Account"])
+        self.lambda_logs.account = self.cloudwatch.account = account
+        self.cloudwatch.states = {alarm["name"]: "INSUFFICIENT_DATA" for alarm in self.deployment.alarms}
         for name, function in self.deployment.functions.items():
             function.clock = self.clock.now  # the timestamps handlers write follow the local clock
             self.lambda_logs.register(name, self.deployment.log_groups.get(name))
@@ -387,10 +391,24 @@ class LocalCloud:
             )
 
     def evaluate_alarms(self, at: datetime | None = None) -> list[AlarmState]:
-        """Every alarm of the stack, evaluated on the recorded metrics at ``at`` (default: now + 1 s)."""
+        """Every alarm of the stack, evaluated on the recorded metrics at ``at`` (default: now + 1 s); CloudWatch's
+        copy of each alarm whose state changed is set to it."""
         self._publish_queue_metrics()
         moment = at or self.clock.now() + timedelta(seconds=1)
-        return [evaluate_alarm(alarm, self.metrics, moment) for alarm in self.deployment.alarms]
+        states = [evaluate_alarm(alarm, self.metrics, moment) for alarm in self.deployment.alarms]
+        self.cloudwatch.push_states(states)
+        return states
+
+    def publish_metrics(self) -> int:
+        """Copy the datapoints recorded since the last call into CloudWatch (GetMetricData, GetMetricStatistics
+        and ListMetrics answer from there); returns how many."""
+        return self.cloudwatch.publish(self.metrics)
+
+    def sync_cloudwatch(self) -> None:
+        """What ``serve`` calls periodically: the alarms evaluated (on the current queue depths) and their changed
+        states set in CloudWatch, and the new datapoints published there."""
+        self.evaluate_alarms()
+        self.publish_metrics()
 
     def queue_depth(self, url: str) -> int:
         attributes = self.client("sqs").get_queue_attributes(
