@@ -92,6 +92,7 @@ class Deployment:
     mappings: list[MappingRecord] = field(default_factory=list)
     schedules: list[ScheduleRecord] = field(default_factory=list)
     alarms: list[dict[str, Any]] = field(default_factory=list)
+    archives: dict[str, str] = field(default_factory=dict)  # function name → the path of the archive deployed
     log_groups: dict[str, str] = field(default_factory=dict)  # function name → the log group its logging config names
     ttl_attributes: dict[str, str] = field(default_factory=dict)  # table name → TTL attribute
     queue_urls: dict[str, str] = field(default_factory=dict)  # queue ARN → URL
@@ -347,6 +348,7 @@ class MotoDeployer(pulumi.runtime.Mocks):
     def _function(self, args: Any) -> tuple[str, dict[str, Any]]:
         inputs, name = args.inputs, _name(args)
         archive = Path(inputs["code"].path).read_bytes()
+        self.deployment.archives[name] = str(inputs["code"].path)
         variables = {k: str(v) for k, v in (inputs.get("environment") or {}).get("variables", {}).items()}
         created = self.client("lambda").create_function(
             FunctionName=name,
