@@ -7,7 +7,9 @@
 
 Every invocation — direct, from a queue or stream, asynchronous, scheduled, or a Step Functions task — goes
 through :meth:`LocalCloud.invoke`, which applies injected faults, publishes the AWS/Lambda metrics, files the
-handler's log lines and EMF metrics, and records the AWS calls the handler makes.
+handler's log lines (in CloudWatch Logs too, between Lambda's platform lines) and EMF metrics, and records the AWS
+calls the handler makes. :meth:`LocalCloud.sync_cloudwatch` copies the metrics and the alarms' evaluated states
+into CloudWatch; :meth:`LocalCloud.reload_changed_code` loads handler code edited on disk.
 """
 
 from __future__ import annotations
