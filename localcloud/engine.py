@@ -41,7 +41,7 @@ from localcloud.cloudwatch_sync import CloudWatchSync
 from localcloud.code_reload import CodeWatch, archives_recorded
 from localcloud.deploy import Deployment, MotoDeployer
 from localcloud.faults import AwsCallFaults, Fault, RandomFaults
-from localcloud.lambda_logs import LambdaLogs, closing_lines, opening_lines
+from localcloud.lambda_logs import LambdaLogs, closing_lines, error_line, opening_lines
 from localcloud.lambda_runtime import InvocationError, LocalFunction, moto_runs_lambdas_in_process
 from localcloud.program import ProgramRun, project_root, run_program, stack_config
 from localcloud.sources import AsyncInvoker, ScheduleSource, SqsSource, StreamSource
@@ -251,11 +251,16 @@ class LocalCloud:
                 invocation.error = error
             elapsed_ms = (time.perf_counter() - started) * 1000
             closing = closing_lines(request_id, elapsed_ms, init_ms, local.memory_mb)
+            if invocation.error is not None:
+                error = invocation.error
+                closing.insert(0, error_line(error.error_type, error.error_message, error.stack))
             for line in closing:
                 self.logs.platform(function, line)
         ended = self.clock.now()
         printed = self.logs.since(function, position)
         self.lambda_logs.write(function, [*opening, *printed, *((ended, line) for line in closing)])
+        if local.handler.rpartition(".")[0] not in local.modules:
+            self.lambda_logs.retire(function)  # its init failed: Lambda starts the next invocation afresh
         invocation.request_id = request_id
         invocation.faulted = fault is not None
         dims = {"FunctionName": function}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["FunctionLogs", "LambdaLogs", "closing_lines", "default_log_group", "opening_lines"]
+__all__ = ["FunctionLogs", "LambdaLogs", "closing_lines", "default_log_group", "error_line", "opening_lines"]
 
 #: What REPORT says of memory: the local runtime shares one process, so a function's own use is not measured.
 _MEMORY_USED_MB = 72
@@ -54,6 +54,11 @@ def opening_lines(request_id: str, init_ms: float | None, region: str) -> list[s
         lines.append(f"INIT_START Runtime Version: {runtime}.local\tRuntime Version ARN: {arn}")
     lines.append(f"START RequestId: {request_id} Version: $LATEST")
     return lines
+
+
+def error_line(error_type: str, message: str, stack: list[str]) -> str:
+    """What the Python runtime logs for an exception the handler did not handle: one event, its trace included."""
+    return f"[ERROR] {error_type}: {message}\n" + "".join(stack).rstrip("\n")
 
 
 def closing_lines(request_id: str, duration_ms: float, init_ms: float | None, memory_mb: int) -> list[str]:

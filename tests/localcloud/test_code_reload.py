@@ -77,3 +77,21 @@ def test_a_touched_but_unchanged_handler_is_not_reloaded(shop: tuple[LocalCloud,
 
 def _sha256_b64(path: Path) -> str:
     return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def test_a_handler_whose_init_fails_starts_afresh_on_each_invocation(shop: tuple[LocalCloud, Path]):
+    cloud, project = shop
+    app = project / "handlers" / "audit" / "app.py"
+    app.write_text(app.read_text() + '\nraise RuntimeError("broken at import")\n')
+    assert cloud.reload_changed_code() == [CONSUMER]
+    cloud.client("sns").publish(TopicArn=cloud.outputs["topic_arn"], Message='{"order_id": "o-3"}')
+    cloud.drain()
+    failed = [i for i in cloud.stats.invocations if i.function == CONSUMER]
+    assert len(failed) > 1 and all(i.error and i.error.error_type == "RuntimeError" for i in failed)
+    streams = cloud.client("logs").describe_log_streams(logGroupName=cloud.lambda_logs.group(CONSUMER))["logStreams"]
+    assert len(streams) == len(failed), "each invocation after a failed init is a cold start, in a new stream"
+    errors = cloud.client("logs").filter_log_events(
+        logGroupName=cloud.lambda_logs.group(CONSUMER), filterPattern='"[ERROR] RuntimeError: broken at import"'
+    )["events"]
+    assert len(errors) == len(failed), "the runtime logs each unhandled error, with its trace"
+    assert all("Traceback" in e["message"] or 'File "' in e["message"] for e in errors)
