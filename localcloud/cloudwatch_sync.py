@@ -4,12 +4,15 @@ The engine records datapoints in its own :class:`~localcloud.telemetry.MetricSto
 there (moto never evaluates alarms). :class:`CloudWatchSync` copies what is new into moto: datapoints, written
 into the CloudWatch backend's model directly (thousands per second through boto3 would cost more than the
 invocations that made them), and alarm states, set only when one changes. :func:`alarm_request` translates a
-Pulumi ``MetricAlarm``'s inputs into ``PutMetricAlarm``'s parameters.
+Pulumi ``MetricAlarm``'s inputs into ``PutMetricAlarm``'s parameters. :func:`metrics_listed_once` makes
+``ListMetrics`` name each metric once (moto repeats a metric of several dimensions for each of its datapoints).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -17,7 +20,7 @@ from typing import Any
 from localcloud.alarm_evaluator import AlarmState
 from localcloud.telemetry import MetricStore
 
-__all__ = ["CloudWatchSync", "alarm_request"]
+__all__ = ["CloudWatchSync", "alarm_request", "metrics_listed_once"]
 
 _ALARM_FIELDS = (
     ("namespace", "Namespace"),
@@ -125,3 +128,31 @@ class CloudWatchSync:
             self.states[state.name] = state.state
             changed += 1
         return changed
+
+
+@contextlib.contextmanager
+def metrics_listed_once() -> Iterator[None]:
+    """While active, moto's ListMetrics names each metric (namespace, name and dimensions) once, in one pass over
+    the datapoints: moto compares dimensions pairwise, so a metric of two or more dimensions came back once per
+    datapoint, and the comparison made listing quadratic in the datapoints."""
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    original = CloudWatchBackend.get_filtered_metrics
+
+    def once(backend: Any, metric_name: str, namespace: str, dimensions: list[dict[str, str]]) -> list[Any]:
+        seen: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
+        found: list[Any] = []
+        for datum in backend.get_all_metrics():
+            if not datum.filter(namespace=namespace, name=metric_name, dimensions=dimensions):
+                continue
+            identity = (datum.namespace, datum.name, tuple(sorted((d.name, d.value) for d in datum.dimensions)))
+            if identity not in seen:
+                seen.add(identity)
+                found.append(datum)
+        return found
+
+    CloudWatchBackend.get_filtered_metrics = once  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        CloudWatchBackend.get_filtered_metrics = original  # type: ignore[method-assign]

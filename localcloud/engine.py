@@ -37,7 +37,7 @@ import boto3
 from localcloud import function_environment
 from localcloud.alarm_evaluator import AlarmState, evaluate_alarm
 from localcloud.clock import Clock
-from localcloud.cloudwatch_sync import CloudWatchSync
+from localcloud.cloudwatch_sync import CloudWatchSync, metrics_listed_once
 from localcloud.code_reload import CodeWatch, archives_recorded
 from localcloud.deploy import Deployment, MotoDeployer
 from localcloud.faults import AwsCallFaults, Fault, RandomFaults
@@ -150,6 +150,7 @@ class LocalCloud:
                 stack_.enter_context(cloud.pending_executions.installed())
                 stack_.enter_context(_definitions_parsed_once())
                 stack_.enter_context(transactions_snapshot_their_items())
+                stack_.enter_context(metrics_listed_once())
                 registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
                 stack_.enter_context(cloud.calls.installed())
                 stack_.enter_context(cloud.call_faults.installed())

@@ -105,6 +105,8 @@ def test_lambda_and_emf_metrics_answer_through_cloudwatch(served: LocalCloud):
 
     emf = cloudwatch.list_metrics(Namespace="serverless-orders", MetricName="OrdersPlaced")["Metrics"]
     assert emf, "the handler's EMF metric"
+    identities = {tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])) for m in emf}
+    assert len(emf) == len(identities), "each metric once, however many datapoints it has"
     emf_dims = emf[0]["Dimensions"]
     placed = cloudwatch.get_metric_statistics(
         Namespace="serverless-orders",
@@ -128,3 +130,17 @@ def test_publishing_twice_copies_each_datapoint_once(served: LocalCloud):
     assert recorded >= 3, "Invocations, Errors and Duration at least"
     assert served.publish_metrics() == recorded
     assert served.publish_metrics() == 0
+
+
+def test_list_metrics_names_a_metric_of_several_dimensions_once(served: LocalCloud):
+    for value in (1, 2, 3):
+        served.metrics.put("LocalTest", "Paired", {"FunctionName": "f", "service": "s"}, value, unit="Count")
+    served.publish_metrics()
+    listed = served.client("cloudwatch").list_metrics(Namespace="LocalTest")["Metrics"]
+    assert listed == [
+        {
+            "Namespace": "LocalTest",
+            "MetricName": "Paired",
+            "Dimensions": [{"Name": "FunctionName", "Value": "f"}, {"Name": "service", "Value": "s"}],
+        }
+    ]
