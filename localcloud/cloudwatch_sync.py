@@ -117,6 +117,13 @@ class CloudWatchSync:
         self.published += len(points)
         return len(points)
 
+    def start(self, alarms: list[str]) -> None:
+        """New alarms have no data yet: INSUFFICIENT_DATA, as on AWS (moto starts them as OK)."""
+        backend = self._backend()
+        for name in alarms:
+            backend.alarms[name].update_state("Unchecked: Initial alarm creation", "{}", "INSUFFICIENT_DATA")
+            self.states[name] = "INSUFFICIENT_DATA"
+
     def push_states(self, states: list[AlarmState]) -> int:
         """Set each alarm whose evaluated state changed to that state, with its reason; returns how many."""
         backend = self._backend()

@@ -336,12 +336,7 @@ class MotoDeployer(pulumi.runtime.Mocks):
 
     def _alarm(self, args: Any) -> tuple[str, dict[str, Any]]:
         alarm = {"name": args.name, **args.inputs}
-        cloudwatch = self.client("cloudwatch")
-        cloudwatch.put_metric_alarm(**alarm_request(alarm))
-        # A new alarm has no data yet (moto would start it as OK); the local cloud evaluates it from here on.
-        cloudwatch.set_alarm_state(
-            AlarmName=args.name, StateValue="INSUFFICIENT_DATA", StateReason="Unchecked: Initial alarm creation"
-        )
+        self.client("cloudwatch").put_metric_alarm(**alarm_request(alarm))
         self.deployment.alarms.append(alarm)
         return args.name, {"arn": f"arn:aws:cloudwatch:{self.deployment.region}:{self.account}:alarm:{args.name}"}
 

@@ -171,7 +171,7 @@ class LocalCloud:
                 self.code.watch(name, *built[path], sha256_b64=_sha256_b64(Path(path).read_bytes()))
         account = str(self.client("sts").get_caller_identity()["Account"])
         self.lambda_logs.account = self.cloudwatch.account = account
-        self.cloudwatch.states = {alarm["name"]: "INSUFFICIENT_DATA" for alarm in self.deployment.alarms}
+        self.cloudwatch.start([alarm["name"] for alarm in self.deployment.alarms])
         for name, function in self.deployment.functions.items():
             function.clock = self.clock.now  # the timestamps handlers write follow the local clock
             self.lambda_logs.register(name, self.deployment.log_groups.get(name))

@@ -38,7 +38,7 @@ def test_every_alarm_of_the_stack_is_in_cloudwatch_with_its_definition(served: L
     expression = next(m for m in math["Metrics"] if "Expression" in m)
     assert expression["Expression"].startswith("SUM([") and expression["ReturnData"] is True
     assert all(m["MetricStat"]["Period"] == 300 for m in math["Metrics"] if "MetricStat" in m)
-    assert {a["StateValue"] for a in alarms.values()} <= {"INSUFFICIENT_DATA", "OK"}
+    assert {a["StateValue"] for a in alarms.values()} == {"INSUFFICIENT_DATA"}, "not evaluated yet, as on AWS"
 
 
 def test_a_poison_message_drives_the_dlq_alarm_to_alarm_and_back(served: LocalCloud):
