@@ -49,7 +49,10 @@ def test_a_poison_message_drives_the_dlq_alarm_to_alarm_and_back(served: LocalCl
     served.sync_cloudwatch()
     assert DLQ_ALARM in _alarming(served)
     alarm = served.client("cloudwatch").describe_alarms(AlarmNames=[DLQ_ALARM])["MetricAlarms"][0]
-    assert "breached" in alarm["StateReason"]
+    assert alarm["StateReason"] == (
+        "Threshold Crossed: 1 out of the last 1 datapoints [1] was greater than or equal to the threshold (1) "
+        "(minimum 1 datapoint for OK -> ALARM transition)."
+    )
 
     assert messages(served, served.outputs["subscriber_dlq_urls"]["fulfilment"]) == ["{not json"]
     dlq = served.outputs["subscriber_dlq_urls"]["fulfilment"]
@@ -59,6 +62,10 @@ def test_a_poison_message_drives_the_dlq_alarm_to_alarm_and_back(served: LocalCl
     assert DLQ_ALARM not in _alarming(served)
     states = served.client("cloudwatch").describe_alarms(AlarmNames=[DLQ_ALARM])["MetricAlarms"]
     assert states[0]["StateValue"] == "OK"
+    assert states[0]["StateReason"] == (
+        "Threshold Crossed: 0 out of the last 1 datapoints [0] were greater than or equal to the threshold (1), "
+        "fewer than the 1 that make it ALARM."
+    )
 
 
 def test_lambda_and_emf_metrics_answer_through_cloudwatch(served: LocalCloud):
