@@ -68,6 +68,12 @@ class LocalcloudProcess:
                 break
         raise AssertionError(f"no line with {text!r}; stdout={self.stdout} stderr={self.stderr}")
 
+    def lines_with(self, text: str) -> list[str]:
+        """Every line said so far (stdout and stderr) that contains ``text``."""
+        while self._collect(0) is not None:
+            pass
+        return [line for line in self.stdout + self.stderr if text in line]
+
     def finish(self, timeout: float = WAIT_SECONDS) -> int:
         """Wait (bounded) for the process to end; collect what it said. Kills it and fails if it does not end."""
         try:

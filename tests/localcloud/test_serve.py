@@ -4,11 +4,16 @@ CLI, and every way it can fail to start or be stopped — each with a bounded wa
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import signal
 import socket
+import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,37 +124,140 @@ def test_a_signal_while_the_stack_deploys_stops_it(signum: signal.Signals):
     assert serve.stderr == []
 
 
-def test_a_virtual_clock_advanced_from_the_cli_takes_a_poison_message_to_its_dlq(tmp_path: Path):
-    outputs_file = tmp_path / "outputs.json"
-    with LocalcloudProcess("serve", "--port", "0", "--clock", "virtual", "--outputs", str(outputs_file)) as serve:
-        ready = serve.wait_for_line("listening on")
+@dataclass
+class Served:
+    process: LocalcloudProcess
+    endpoint: str
+    outputs: dict[str, Any]
+
+    def client(self, service: str) -> Any:
+        return session().client(service, endpoint_url=self.endpoint)
+
+
+@pytest.fixture(scope="module")
+def virtual(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One serve on a virtual clock, echoing the handlers' logs, shared by the tests below."""
+    outputs_file = tmp_path_factory.mktemp("serve") / "outputs.json"
+    args = ("serve", "--port", "0", "--clock", "virtual", "--logs", "--outputs", str(outputs_file))
+    with LocalcloudProcess(*args) as process:
+        ready = process.wait_for_line("listening on")
         assert "clock: virtual" in ready
         endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", ready).group(1)  # type: ignore[union-attr]
-        outputs = json.loads(outputs_file.read_text())
-        sqs, sns = session().client("sqs", endpoint_url=endpoint), session().client("sns", endpoint_url=endpoint)
-        dlq = outputs["subscriber_dlq_urls"]["fulfilment"]
-        queue = dlq.removesuffix("-dlq")
-        code, before, _ = run_localcloud("clock", "--endpoint", endpoint)
-        assert code == 0 and before[0].startswith("local clock: ") and before[0].endswith("(virtual)")
-        sns.publish(
-            TopicArn=outputs["order_events_topic_arn"],
-            Message='{"event_type": "OrderPlaced", "order_id": "poison"}',  # schema-invalid
-            MessageAttributes={"event_type": {"DataType": "String", "StringValue": "OrderPlaced"}},
+        yield Served(process, endpoint, json.loads(outputs_file.read_text()))
+        assert process.stop() == 0
+
+
+def aws_cli(served: Served, *args: str) -> Any:
+    """The AWS CLI against serve, its JSON answer parsed (the caller skips when the CLI is not installed)."""
+    environment = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+    environment |= {"AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": ""}
+    answer = subprocess.run(
+        ["aws", "--endpoint-url", served.endpoint, "--output", "json", *args],
+        env=environment,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
+    assert answer.returncode == 0, answer.stderr
+    return json.loads(answer.stdout or "null")
+
+
+needs_aws_cli = pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
+DLQ_ALARM = "order-events-fulfilment-dlq-depth"
+
+
+def test_a_virtual_clock_advanced_from_the_cli_takes_a_poison_message_to_its_dlq_and_alarms(virtual: Served):
+    sqs, sns = virtual.client("sqs"), virtual.client("sns")
+    dlq = virtual.outputs["subscriber_dlq_urls"]["fulfilment"]
+    queue = dlq.removesuffix("-dlq")
+    code, before, _ = run_localcloud("clock", "--endpoint", virtual.endpoint)
+    assert code == 0 and before[0].startswith("local clock: ") and before[0].endswith("(virtual)")
+    sns.publish(
+        TopicArn=virtual.outputs["order_events_topic_arn"],
+        Message='{"event_type": "OrderPlaced", "order_id": "poison"}',  # schema-invalid
+        MessageAttributes={"event_type": {"DataType": "String", "StringValue": "OrderPlaced"}},
+    )
+
+    def in_flight() -> bool:
+        attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+        return attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
+
+    until(in_flight)  # received once, failed, invisible until local time moves
+    time.sleep(1)  # wall time passes; local time does not
+    assert sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages") is None
+    cloudwatch = virtual.client("cloudwatch")
+    assert DLQ_ALARM not in {a["AlarmName"] for a in cloudwatch.describe_alarms(StateValue="ALARM")["MetricAlarms"]}
+    code, advanced, stderr = run_localcloud("clock", "--endpoint", virtual.endpoint, "advance", "16m")
+    assert code == 0, stderr
+    assert re.fullmatch(r"local clock: \S+ \(virtual\), advanced 960 s, \d+ invocations meanwhile", advanced[0])
+    dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0, VisibilityTimeout=0)["Messages"]
+    assert [json.loads(m["Body"]) for m in dead] == [{"event_type": "OrderPlaced", "order_id": "poison"}]
+    alarming = until(
+        lambda: [
+            a for a in cloudwatch.describe_alarms(StateValue="ALARM")["MetricAlarms"] if a["AlarmName"] == DLQ_ALARM
+        ]
+    )
+    assert alarming[0]["StateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints")
+
+
+@needs_aws_cli
+def test_the_aws_cli_lists_the_alarm_in_alarm_and_its_metric(virtual: Served):
+    until(
+        lambda: (
+            DLQ_ALARM
+            in {
+                a["AlarmName"] for a in virtual.client("cloudwatch").describe_alarms(StateValue="ALARM")["MetricAlarms"]
+            }
         )
+    )
+    alarms = aws_cli(virtual, "cloudwatch", "describe-alarms", "--state-value", "ALARM")["MetricAlarms"]
+    assert DLQ_ALARM in {a["AlarmName"] for a in alarms}
+    metrics = aws_cli(virtual, "cloudwatch", "list-metrics", "--namespace", "AWS/SQS")["Metrics"]
+    assert {"Name": "QueueName", "Value": "order-events-fulfilment-dlq"} in [
+        d for m in metrics if m["MetricName"] == "ApproximateNumberOfMessagesVisible" for d in m["Dimensions"]
+    ]
 
-        def in_flight() -> bool:
-            attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
-            return attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
 
-        until(in_flight)  # received once, failed, invisible until local time moves
-        time.sleep(1)  # wall time passes; local time does not
-        assert sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages") is None
-        code, advanced, stderr = run_localcloud("clock", "--endpoint", endpoint, "advance", "16m")
-        assert code == 0, stderr
-        assert re.fullmatch(r"local clock: \S+ \(virtual\), advanced 960 s, \d+ invocations meanwhile", advanced[0])
-        dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0)["Messages"]
-        assert [json.loads(m["Body"]) for m in dead] == [{"event_type": "OrderPlaced", "order_id": "poison"}]
-        assert serve.stop() == 0
+def placed_order(virtual: Served, customer: str) -> tuple[str, str]:
+    """Place an order through Lambda's API; the function's name and the request id Lambda answered with."""
+    reply = virtual.client("lambda").invoke(
+        FunctionName=virtual.outputs["place_order_function"],
+        Payload=json.dumps({"customer_id": customer, "items": [{"sku": "sku-pear", "qty": 1}], "total": 3}),
+    )
+    assert json.loads(reply["Payload"].read())["ok"] is True
+    return virtual.outputs["place_order_function"], reply["ResponseMetadata"]["RequestId"]
+
+
+def test_handler_logs_reach_cloudwatch_logs_and_the_console(virtual: Served):
+    function, _ = placed_order(virtual, "log-reader")
+    logs = virtual.client("logs")
+    group = f"/aws/lambda/{function}"
+    events = until(lambda: logs.filter_log_events(logGroupName=group, filterPattern="REPORT")["events"])
+    report = events[-1]
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", report["logStreamName"])
+    assert re.match(
+        r"REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: \d+ MB", report["message"]
+    )
+    request_id = report["message"].split()[2]
+    stream = logs.get_log_events(logGroupName=group, logStreamName=report["logStreamName"])["events"]
+    messages = [e["message"] for e in stream]
+    start = messages.index(f"START RequestId: {request_id} Version: $LATEST")
+    end = messages.index(f"END RequestId: {request_id}")
+    handler_lines = messages[start + 1 : end]
+    assert any('"message":"order placed"' in line for line in handler_lines), handler_lines  # the handler's own
+    assert virtual.process.lines_with(f"[{function}] START RequestId: {request_id}")
+
+
+@needs_aws_cli
+def test_the_aws_cli_filters_the_handler_logs(virtual: Served):
+    function, _ = placed_order(virtual, "cli-reader")
+    found = aws_cli(
+        virtual, "logs", "filter-log-events", "--log-group-name", f"/aws/lambda/{function}", "--filter-pattern", "START"
+    )
+    messages = [e["message"] for e in found["events"]]
+    assert all("START" in m for m in messages)
+    assert any(m.startswith("START RequestId: ") for m in messages), messages
 
 
 def test_the_clock_command_without_a_local_cloud_says_so_in_one_line():
