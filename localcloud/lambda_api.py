@@ -96,11 +96,11 @@ def _invoke(cloud: LocalCloud, request: Request, function_name: str, lock: Abstr
         with lock:
             request_id = cloud.invoke_async(target.name, event)
         return Response(status=202, headers={"x-amzn-RequestId": request_id})
-    request_id = str(uuid.uuid4())
     with lock:
-        logged_before = len(cloud.logs.logs.get(target.name, []))
-        invocation = cloud.invoke(target.name, event, request_id=request_id)
-        lines = cloud.logs.logs.get(target.name, [])[logged_before:]
+        position = cloud.logs.position(target.name)
+        invocation = cloud.invoke(target.name, event)
+        lines = [line for _, line in cloud.logs.since(target.name, position)]
+    request_id = invocation.request_id
     headers = {"X-Amz-Executed-Version": _LATEST, "x-amzn-RequestId": request_id}
     if request.headers.get("X-Amz-Log-Type") == "Tail":
         tail = "".join(f"{line}\n" for line in lines).encode()[-LOG_TAIL_BYTES:]

@@ -17,6 +17,7 @@ import functools
 import importlib
 import io
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -89,6 +90,13 @@ class LocalFunction:
     modules: dict[str, ModuleType] = field(default_factory=dict)
     clock: Callable[[], datetime] | None = None  # the time handlers read (handler_runtime.records.clock)
 
+    @staticmethod
+    def _extracted(name: str, archive: bytes) -> Path:
+        code_dir = Path(tempfile.mkdtemp(prefix=f"localcloud-{name}-"))
+        with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+            zipped.extractall(code_dir)
+        return code_dir
+
     @classmethod
     def from_archive(
         cls,
@@ -101,10 +109,16 @@ class LocalFunction:
         timeout_seconds: int = 3,
         memory_mb: int = 128,
     ) -> LocalFunction:
-        code_dir = Path(tempfile.mkdtemp(prefix=f"localcloud-{name}-"))
-        with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
-            zipped.extractall(code_dir)
-        return cls(name, arn, handler, code_dir, dict(environment), timeout_seconds, memory_mb)
+        return cls(name, arn, handler, cls._extracted(name, archive), dict(environment), timeout_seconds, memory_mb)
+
+    def replace_code(self, archive: bytes) -> None:
+        """Load new code: the archive is extracted afresh and the loaded modules dropped, so the next invocation
+        imports the new code (a cold start). Waits for a running invocation to end."""
+        code_dir = self._extracted(self.name, archive)
+        with invocation_slot():
+            previous, self.code_dir, self.modules = self.code_dir, code_dir, {}
+            self.__dict__.pop("packages", None)  # the new archive may hold other packages
+        shutil.rmtree(previous, ignore_errors=True)
 
     @functools.cached_property
     def packages(self) -> frozenset[str]:
@@ -143,16 +157,25 @@ class LocalFunction:
             **self.environment,
         }
 
+    def initialize(self, stdout: TextIO | io.TextIOBase | None = None) -> None:
+        """Lambda's INIT phase: import the handler's module (its module-level code runs here, not in the first
+        invocation). An import that fails is left for the invocation to report."""
+        module_name = self.handler.rpartition(".")[0]
+        printed = contextlib.redirect_stdout(stdout) if stdout is not None else contextlib.nullcontext()  # type: ignore[arg-type]
+        environment = function_environment(self.variables())
+        with invocation_slot(), printed, environment, self._loaded(), contextlib.suppress(Exception):
+            importlib.import_module(module_name)
+
     def invoke(self, event: Any, stdout: TextIO | io.TextIOBase | None = None, request_id: str | None = None) -> Any:
         """Run the handler on ``event``; returns its result or raises :class:`InvocationError`.
 
         ``stdout`` receives what the handler prints (its logs and EMF metrics), as CloudWatch Logs would;
-        ``request_id`` is the context's ``aws_request_id`` (default: a new one). The
-        handler runs in a thread of its own, stopped at ``timeout_seconds`` (see :mod:`localcloud.handler_thread`).
+        ``request_id`` is the context's ``aws_request_id`` (default: a new one). The handler runs on a thread of
+        its own, stopped at ``timeout_seconds`` (see :mod:`localcloud.handler_thread`).
         """
-        context = LocalContext(self.name, self.memory_mb, self.arn, self.timeout_seconds)
-        if request_id is not None:
-            context.aws_request_id = request_id
+        context = LocalContext(
+            self.name, self.memory_mb, self.arn, self.timeout_seconds, request_id or str(uuid.uuid4())
+        )
         printed = contextlib.redirect_stdout(stdout) if stdout is not None else contextlib.nullcontext()  # type: ignore[arg-type]
         with invocation_slot(), printed, self._loaded():
             outcome = run_in_handler_thread(
