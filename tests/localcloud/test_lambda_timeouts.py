@@ -208,8 +208,16 @@ def handler(event, context):
 
 def test_a_timed_out_invocation_in_the_cloud_is_an_error_with_its_logs_and_the_stack_goes_on(cloud: LocalCloud):
     cloud.deployment.functions["probe"] = probe(timeout_seconds=1)
+    cloud.lambda_logs.register("probe", None)
+    warm = cloud.invoke("probe", {})
+    first_stream = cloud.lambda_logs.stream("probe")
     timed_out = cloud.invoke("probe", {"spin": True, "say": "spinning"})
     assert timed_out.error is not None and timed_out.error.error_type == "Sandbox.Timedout"
+    assert timed_out.error.error_message.endswith(f"{timed_out.request_id} Task timed out after 1.00 seconds")
     assert cloud.metrics.total("AWS/Lambda", "Errors", FunctionName="probe") == 1
-    assert cloud.logs.logs["probe"] == ["probe says spinning"]
+    assert cloud.logs.logs["probe"] == ["probe says nothing", "probe says spinning"]
+    assert cloud.lambda_logs.is_cold("probe")  # Lambda resets the execution environment after a timeout
+    after = cloud.invoke("probe", {})
+    assert (warm.result["starts"], after.result["starts"]) == (1, 1)
+    assert cloud.lambda_logs.stream("probe") not in (None, first_stream)  # a new execution environment's stream
     assert place(cloud, "after-the-timeout")["order_id"]
