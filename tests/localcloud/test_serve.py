@@ -19,7 +19,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from serve_process import ROOT, LocalcloudProcess, free_port, run_localcloud
+
+from localcloud.public_aws import public_parameter
+from serverless_patterns.internals.runtime import ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_parameter
 
 
 def session() -> boto3.Session:
@@ -277,3 +281,39 @@ def test_the_clock_command_refuses_a_duration_it_cannot_read(duration: str):
         f"python -m localcloud clock advance: error: argument duration: {duration!r} is not a duration: "
         "use e.g. 90s, 15m, 2h, 1d or 1h30m (see --help)"
     ]
+
+
+def consumer(virtual: Served) -> str:
+    names = [f["FunctionName"] for f in virtual.client("lambda").list_functions()["Functions"]]
+    return next(name for name in names if name.endswith("order-events-fulfilment-consumer"))
+
+
+def test_lambda_answers_as_aws_does_through_serve(virtual: Served):
+    lam, function = virtual.client("lambda"), consumer(virtual)
+    raised = lam.invoke(FunctionName=function, Payload=b"{}")  # not an SQS batch: the handler raises
+    assert raised["StatusCode"] == 200 and raised["FunctionError"] == "Unhandled"
+    assert json.loads(raised["Payload"].read())["errorType"] == "UnexpectedBatchTypeError"
+    queued = lam.invoke(FunctionName=function, Payload=b"{}", InvocationType="Event")
+    assert (queued["StatusCode"], queued["Payload"].read()) == (202, b"")
+    assert lam.invoke(FunctionName=function, Payload=b"{}", InvocationType="DryRun")["StatusCode"] == 204
+    for payload, status, code in (
+        (b"not json", 400, "InvalidRequestContentException"),
+        (b'"' + b"x" * (7 * 1024 * 1024) + b'"', 413, "RequestEntityTooLargeException"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            lam.invoke(FunctionName=function, Payload=payload)
+        assert refused.value.response["Error"]["Code"] == code
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName="no-such-function", Payload=b"{}")
+
+
+def test_functions_are_reported_as_the_program_declares_them(virtual: Served):
+    configuration = virtual.client("lambda").get_function_configuration(FunctionName=consumer(virtual))
+    assert configuration["Runtime"] == LAMBDA_RUNTIME
+    assert configuration["Architectures"] == [ARCHITECTURE]
+    assert configuration["TracingConfig"] == {"Mode": "Active"}
+    assert [layer["Arn"] for layer in configuration["Layers"]] == [
+        public_parameter(powertools_layer_parameter(LAMBDA_RUNTIME, ARCHITECTURE), "us-east-1")["value"]
+    ]
+    assert configuration["LoggingConfig"]["LogGroup"] == f"/aws/lambda/{configuration['FunctionName']}"
