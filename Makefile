@@ -17,9 +17,12 @@ demo: $(BIN)/.installed
 	$(BIN)/python -m localcloud demo --stack $(STACK)
 
 ## serve: the deployed stack as AWS endpoints on 127.0.0.1:$(PORT), event sources running, until Ctrl-C
+## (CLOCK=virtual: local time moves only with `python3 -m localcloud clock advance 15m`; SERVE_ARGS="--logs --reload")
 PORT ?= 4566
+CLOCK ?= wall
+SERVE_ARGS ?=
 serve: $(BIN)/.installed
-	$(BIN)/python -m localcloud serve --stack $(STACK) --port $(PORT) --outputs outputs.json
+	$(BIN)/python -m localcloud serve --stack $(STACK) --port $(PORT) --clock $(CLOCK) --outputs outputs.json $(SERVE_ARGS)
 
 ## plan: print every resource the stack declares, grouped by component (offline, no Pulumi CLI, no AWS)
 plan: $(BIN)/.installed

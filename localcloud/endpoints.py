@@ -105,6 +105,7 @@ class LocalEndpoints:
             except DrainTimeout as busy:
                 return _json(503, {"message": f"the clock moved, but the event sources are {busy}"})
             after = served.cloud.clock.now()
+            served.cloud.sync_cloudwatch()  # alarms and metrics as of the new time, before the answer
         return _json(
             200,
             {
