@@ -418,7 +418,8 @@ def _translate_deployment(cloud: LocalCloud, pairs: dict[str, str]) -> None:
             cloud.client("lambda").update_function_configuration(
                 FunctionName=name, Environment={"Variables": environment}
             )
-    for record in [*deployment.mappings, *deployment.schedules, *deployment.async_configs.values()]:
+    records = [*deployment.mappings, *deployment.schedules, *deployment.async_configs.values()]
+    for record in [*records, *(cloud.program.resources if cloud.program else [])]:  # the program: for a new save
         _translate_fields(record, pairs)
     deployment.async_configs = _translate(deployment.async_configs, pairs)
     deployment.alarms = _translate(deployment.alarms, pairs)
@@ -452,19 +453,24 @@ def _apply_engine(cloud: LocalCloud, engine: dict[str, Any]) -> None:
 
 
 def _stop_executions_caught_part_way(cloud: LocalCloud, queued: set[int]) -> None:
-    """RUNNING executions that are not queued were saved part-way: nothing would ever finish them."""
+    """RUNNING executions that are not queued were saved part-way: nothing would ever finish them, so they are
+    stopped (ABORTED, as StopExecution leaves them); one that had not started is queued to run."""
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
+    cause = "the local cloud was saved while this execution ran; it cannot resume after the restore"
     for regions in stepfunctions_parser_backends.values():
         for backend in regions.values():
             for machine in backend.state_machines:
                 for execution in getattr(machine, "executions", []):
-                    if execution.status == "RUNNING" and id(execution.exec_worker) not in queued:
-                        cloud.client("stepfunctions").stop_execution(
-                            executionArn=execution.execution_arn,
-                            error="States.Runtime",
-                            cause="the local cloud was saved while this execution ran; it cannot resume",
-                        )
+                    worker = execution.exec_worker
+                    if execution.status != "RUNNING" or worker is None or id(worker) in queued:
+                        continue
+                    if worker.env is None:
+                        cloud.pending_executions.requeue([worker])
+                        continue
+                    worker.env.set_stop(stop_date=cloud.clock.now(), cause=cause, error="States.Aborted")
+                    worker._execution_communication.terminated()
+                    execution.error, execution.cause = "States.Aborted", cause
 
 
 def _description(header: dict[str, Any], directory: Path) -> str:
