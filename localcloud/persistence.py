@@ -167,7 +167,8 @@ def _engine_state(cloud: LocalCloud) -> dict[str, Any]:
             for s in cloud.stream_sources
         },
         "schedules": {
-            f"{s.record.group}/{s.record.name}": {"last": s.last, "fired": list(s.fired)} for s in cloud.schedules
+            f"{s.record.group}/{s.record.name}": {"origin": s.origin, "last": s.last, "fired": list(s.fired)}
+            for s in cloud.schedules
         },
         "async_invocations": list(cloud.async_invoker.queue),
         "queued_executions": cloud.pending_executions.workers(),
@@ -195,8 +196,9 @@ def _summary(cloud: LocalCloud) -> dict[str, int]:
         "queues": len(cloud.deployment.queue_urls),
         "messages": messages,
         "executions": sum(
-            len(sfn.list_executions(stateMachineArn=arn)["executions"])
+            len(page["executions"])
             for arn in cloud.deployment.state_machines.values()
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
         ),
     }
 
@@ -306,10 +308,10 @@ def restore_state(cloud: LocalCloud, directory: Path) -> str | None:
         return None
     header, payload = _read(path)
     assert cloud.program is not None
-    refusal = _refusal(header, cloud, directory)
+    fingerprint = _fingerprint(cloud)
+    refusal = _refusal(header, cloud, fingerprint["resources"], directory)
     if refusal is not None:
         raise StateError(refusal)
-    fingerprint = _fingerprint(cloud)
     try:
         state = pickle.loads(zlib.decompress(payload))
         backends, engine = state["backends"], state["engine"]
@@ -343,7 +345,7 @@ def _read(path: Path) -> tuple[dict[str, Any], bytes]:
     return header, payload
 
 
-def _refusal(header: dict[str, Any], cloud: LocalCloud, directory: Path) -> str | None:
+def _refusal(header: dict[str, Any], cloud: LocalCloud, resources: dict[str, str], directory: Path) -> str | None:
     """Why the saved state does not fit this cloud, in one line; None when it does."""
     assert cloud.program is not None
     advice = "use another --state directory or delete it"
@@ -356,7 +358,7 @@ def _refusal(header: dict[str, Any], cloud: LocalCloud, directory: Path) -> str 
         return f"{directory} holds the state of stack {stack} of project {project}, not {here}: {advice}"
     if header.get("moto") != _moto_version():
         return f"{directory} was saved with moto {header.get('moto')}, this is moto {_moto_version()}: {advice}"
-    difference = _difference(header.get("resources", {}), _fingerprint(cloud)["resources"])
+    difference = _difference(header.get("resources", {}), resources)
     if difference is not None:
         return f"{directory} holds the state of a program whose resources differ ({difference}): {advice}"
     return None
@@ -442,7 +444,7 @@ def _apply_engine(cloud: LocalCloud, engine: dict[str, Any]) -> None:
     for schedule in cloud.schedules:
         saved = schedules.get(f"{schedule.record.group}/{schedule.record.name}")
         if saved is not None:
-            schedule.last, schedule.fired = saved["last"], saved["fired"]
+            schedule.origin, schedule.last, schedule.fired = saved["origin"], saved["last"], saved["fired"]
     cloud.async_invoker.queue = list(engine["async_invocations"])
     cloud._seen_executions = set(engine["seen_executions"])
     cloud.metrics.points = list(engine["metrics"])

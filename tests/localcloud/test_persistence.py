@@ -53,6 +53,7 @@ class SavedRun:
     logs: dict[str, list[str]]
     alarms: dict[str, str]
     key_id: str
+    next_runs: list[datetime | None]
     sequences: dict[str, list[str]] = field(default_factory=dict)
     invocations: list[Invocation] = field(default_factory=list)
 
@@ -100,6 +101,7 @@ def drive_part_way_and_save(directory: Path) -> SavedRun:
             {f: list(lines) for f, lines in cloud.logs.logs.items()},
             {a.name: a.state for a in cloud.evaluate_alarms(at=cloud.clock.now())},
             key_id,
+            [schedule.next_fire() for schedule in cloud.schedules],
             {name: stream_sequences(cloud, name) for name in STREAM_FUNCTIONS},
             list(cloud.stats.invocations),
         )
@@ -124,6 +126,7 @@ def test_a_restored_cloud_is_where_the_saved_one_stopped(saved: SavedRun, fresh:
     assert description is not None and description.startswith(f"restored from {saved.directory}")
     assert fresh.clock.now() == saved.now, "the virtual clock continues from the save"
     assert fresh.logs.logs == saved.logs
+    assert [schedule.next_fire() for schedule in fresh.schedules] == saved.next_runs, "schedules keep their times"
     assert {a.name: a.state for a in fresh.evaluate_alarms(at=saved.now)} == saved.alarms
     assert len(fresh.pending_executions) == 1
     assert [(e.function, e.event, e.attempts) for e in fresh.async_invoker.queue] == [(EXPIRE, RETRIED, 1)]
