@@ -95,8 +95,8 @@ class StateError(ValueError):
 def save_state(cloud: LocalCloud, directory: Path) -> None:
     """Write the cloud's state to ``directory`` (created if needed), atomically: a temporary file, then a rename.
 
-    The event sources must be still (serve: hold ``ServedCloud.lock``); requests served meanwhile are retried
-    around, not blocked.
+    The event sources must be still (serve: hold ``ServedCloud.lock``). Requests served meanwhile are not
+    blocked: one that lands mid-save may or may not be in it.
     """
     directory = Path(directory)
     if cloud.program is None:
@@ -113,31 +113,36 @@ def save_state(cloud: LocalCloud, directory: Path) -> None:
     }
     payload = zlib.compress(_pickled({"backends": _backends(), "engine": _engine_state(cloud)}), 1)
     header["payload_sha256"] = hashlib.sha256(payload).hexdigest()
+    temporary = directory / f".{STATE_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".{STATE_FILE}.{os.getpid()}.tmp"
         with temporary.open("wb") as file:
             file.write(_MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload)
             file.flush()
             os.fsync(file.fileno())
         temporary.replace(directory / STATE_FILE)
     except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
         raise StateError(f"cannot write the state to {directory}: {error.strerror or error}") from None
 
 
 def _pickled(state: dict[str, Any]) -> bytes:
-    """The state pickled; a request changing moto's dicts mid-pickle makes it try again (a few times)."""
-    for attempt in range(5):
+    """The state pickled. A request served meanwhile may change one of moto's dicts under the pickler: it tries
+    again (a few times). Anything that does not pickle is a :class:`StateError` naming it."""
+    attempt = 0
+    while True:
+        attempt += 1
         buffer = io.BytesIO()
         try:
             _StatePickler(buffer, protocol=5).dump(state)
-        except RuntimeError:  # "dictionary changed size during iteration": a request was being served
-            if attempt == 4:
+            return buffer.getvalue()
+        except RuntimeError:  # "dictionary changed size during iteration"
+            if attempt == 5:
                 raise
             time.sleep(0.01)
-            continue
-        return buffer.getvalue()
-    raise AssertionError("unreachable")
+        except (TypeError, AttributeError, pickle.PicklingError) as error:
+            raise StateError(f"cannot save the state: {type(error).__name__}: {error}") from error
 
 
 def _backends() -> dict[str, dict[str, dict[str, Any]]]:

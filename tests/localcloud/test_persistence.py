@@ -290,6 +290,9 @@ def test_saving_replaces_the_state_atomically(saved: SavedRun, fresh: LocalCloud
     save_state(fresh, tmp_path)
     assert (tmp_path / STATE_FILE).read_bytes() != first
     assert [p.name for p in tmp_path.iterdir()] == [STATE_FILE], "no temporary file left behind"
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(StateError, match="cannot write the state to"):
+        save_state(fresh, tmp_path / "a-file" / "state")
 
 
 # --- the clock -----------------------------------------------------------------------------------------------------
