@@ -54,6 +54,7 @@ class SavedRun:
     alarms: dict[str, str]
     key_id: str
     next_runs: list[datetime | None]
+    wall: datetime  # wall time just after the save
     sequences: dict[str, list[str]] = field(default_factory=dict)
     invocations: list[Invocation] = field(default_factory=list)
 
@@ -102,6 +103,7 @@ def drive_part_way_and_save(directory: Path) -> SavedRun:
             {a.name: a.state for a in cloud.evaluate_alarms(at=cloud.clock.now())},
             key_id,
             [schedule.next_fire() for schedule in cloud.schedules],
+            datetime.now(UTC),
             {name: stream_sequences(cloud, name) for name in STREAM_FUNCTIONS},
             list(cloud.stats.invocations),
         )
@@ -185,6 +187,28 @@ def test_identifiers_the_deploy_makes_at_random_are_the_saved_ones(saved: SavedR
     queues = set(fresh.deployment.queue_urls)
     for subscription in sns.list_subscriptions()["Subscriptions"]:
         assert subscription["Endpoint"] in queues
+
+
+def test_a_function_environment_naming_a_fresh_identifier_names_the_saved_one(saved: SavedRun, fresh: LocalCloud):
+    summary = next(s for s in fresh.stream_sources if s.mapping.function_name == STREAM_FUNCTIONS[0])
+    fresh_stream = summary.mapping.source_arn
+    local = fresh.deployment.functions[STREAM_FUNCTIONS[0]]
+    local.environment["SOURCE_STREAM"] = fresh_stream
+    lam = fresh.client("lambda")
+    lam.update_function_configuration(FunctionName=local.name, Environment={"Variables": local.environment})
+    restore_state(fresh, saved.directory)
+    restored = summary.mapping.source_arn
+    assert restored != fresh_stream
+    assert local.environment["SOURCE_STREAM"] == restored
+    configuration = lam.get_function_configuration(FunctionName=local.name)
+    assert configuration["Environment"]["Variables"]["SOURCE_STREAM"] == restored
+
+
+def test_on_the_wall_clock_the_time_stopped_passes(saved: SavedRun):
+    before_restore = datetime.now(UTC)
+    with LocalCloud.started("dev", clock=Clock(tied_to_wall=True)) as cloud:
+        restore_state(cloud, saved.directory)
+        assert cloud.clock.now() >= saved.now + (before_restore - saved.wall)
 
 
 def test_a_restored_cloud_saves_and_restores_again(saved: SavedRun, tmp_path: Path):
