@@ -78,10 +78,10 @@ BACKENDS: dict[str, tuple[str, str]] = {
 
 #: Inputs that do not make a different resource: the handler code (a new deploy keeps the state, as on AWS).
 _IGNORED_INPUTS = frozenset({"code", "sourceCodeHash"})
-#: What the deploy makes at random or from the clock: uuids (KMS keys, subscriptions) and times (stream labels).
+#: What the deploy makes at random or from the clock: uuids (KMS keys, subscriptions) and stream labels.
 _VOLATILE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-    r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?"
+    r"|(?<=/stream/)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?"
 )
 
 
