@@ -19,6 +19,8 @@ from localcloud.persistence import STATE_FILE, StateError, restore_state, save_s
 from scenarios.invariants import Snapshot, violations
 
 POISON = "{not json"
+DELAYED_QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/order-events-invoicing-dlq"  # no consumer
+LOG_GROUP = f"/aws/lambda/{FULFILMENT}"
 RETRIED = {"scheduled_time": "2030-01-01T00:00:00Z"}  # an expire-orders run that failed once
 STREAM_FUNCTIONS = [function("orders-customer-summary-projection"), function("orders-order-events-projection")]
 
@@ -88,6 +90,15 @@ def drive_part_way_and_save(directory: Path) -> SavedRun:
         cloud.invoke_async(EXPIRE, RETRIED)
         cloud.async_invoker.poll()
         assert [e.attempts for e in cloud.async_invoker.queue] == [1]
+        # A message delayed for two minutes, and a log event in CloudWatch Logs.
+        cloud.client("sqs").send_message(QueueUrl=DELAYED_QUEUE, MessageBody="later", DelaySeconds=120)
+        logs = cloud.client("logs")
+        logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName="saved")
+        logs.put_log_events(
+            logGroupName=LOG_GROUP,
+            logStreamName="saved",
+            logEvents=[{"timestamp": int(cloud.clock.now().timestamp() * 1000), "message": "before the save"}],
+        )
         busy = cloud.busy()
         assert any("records pending" in b for b in busy) and any("in flight" in b for b in busy), busy
         key_id = cloud.client("sns").get_topic_attributes(TopicArn=cloud.outputs["alarm_topic_arn"])["Attributes"][
@@ -134,6 +145,14 @@ def test_a_restored_cloud_is_where_the_saved_one_stopped(saved: SavedRun, fresh:
     assert [(e.function, e.event, e.attempts) for e in fresh.async_invoker.queue] == [(EXPIRE, RETRIED, 1)]
     busy = fresh.busy()
     assert any("records pending" in b for b in busy) and any("in flight" in b for b in busy), busy
+    events = fresh.client("logs").get_log_events(logGroupName=LOG_GROUP, logStreamName="saved")["events"]
+    assert [e["message"] for e in events] == ["before the save"]
+    sqs = fresh.client("sqs")
+    delayed = sqs.get_queue_attributes(QueueUrl=DELAYED_QUEUE, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    assert delayed["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert sqs.receive_message(QueueUrl=DELAYED_QUEUE).get("Messages") is None, "still delayed"
+    fresh.clock.advance(121)
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=DELAYED_QUEUE)["Messages"]] == ["later"]
 
 
 def test_after_a_restore_every_order_completes_once(saved: SavedRun, fresh: LocalCloud):
