@@ -53,6 +53,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
 if TYPE_CHECKING:
     from localcloud.engine import LocalCloud
 
@@ -184,7 +187,7 @@ def _engine_state(cloud: LocalCloud) -> dict[str, Any]:
 
 
 def _summary(cloud: LocalCloud) -> dict[str, int]:
-    dynamodb, sqs, sfn = cloud.client("dynamodb"), cloud.client("sqs"), cloud.client("stepfunctions")
+    dynamodb, sqs = cloud.client("dynamodb"), cloud.client("sqs")
     tables = dynamodb.list_tables()["TableNames"]
     counts = (
         "ApproximateNumberOfMessages",
@@ -200,23 +203,20 @@ def _summary(cloud: LocalCloud) -> dict[str, int]:
         "items": sum(int(dynamodb.describe_table(TableName=t)["Table"]["ItemCount"]) for t in tables),
         "queues": len(cloud.deployment.queue_urls),
         "messages": messages,
-        "executions": sum(
-            len(page["executions"])
-            for arn in cloud.deployment.state_machines.values()
-            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
-        ),
+        "executions": sum(len(getattr(machine, "executions", [])) for machine in _state_machines()),
     }
 
 
 class _StatePickler(pickle.Pickler):
-    """Pickles moto's objects: locks and conditions are made anew, private keys (KMS) travel as DER."""
+    """Pickles moto's objects: locks and conditions are made anew, events keep whether they are set, private keys
+    (KMS) travel as DER."""
 
     def reducer_override(self, obj: Any) -> Any:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
-        if isinstance(obj, _LOCK_TYPES):
-            return _new_lock, (_lock_kind(obj),)
+        kind = _LOCKS.get(type(obj))
+        if kind is not None:
+            return _new_lock, (kind,)
+        if isinstance(obj, threading.Event):
+            return _new_event, (obj.is_set(),)
         if isinstance(obj, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             der = obj.private_bytes(
                 serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -225,29 +225,26 @@ class _StatePickler(pickle.Pickler):
         return NotImplemented
 
 
-_LOCK_TYPES: tuple[type, ...] = (type(threading.Lock()), type(threading.RLock()), threading.Condition, threading.Event)
-
-
-def _lock_kind(obj: Any) -> str:
-    for kind, maker in (("lock", threading.Lock), ("rlock", threading.RLock)):
-        if isinstance(obj, type(maker())):
-            return kind
-    return "condition" if isinstance(obj, threading.Condition) else "event"
-
-
-def _private_key(der: bytes) -> Any:
-    from cryptography.hazmat.primitives import serialization
-
-    return serialization.load_der_private_key(der, None)
+_LOCKS: dict[type, str] = {
+    type(threading.Lock()): "lock",
+    type(threading.RLock()): "rlock",
+    threading.Condition: "condition",
+}
 
 
 def _new_lock(kind: str) -> Any:
-    return {
-        "lock": threading.Lock,
-        "rlock": threading.RLock,
-        "condition": threading.Condition,
-        "event": threading.Event,
-    }[kind]()
+    return {"lock": threading.Lock, "rlock": threading.RLock, "condition": threading.Condition}[kind]()
+
+
+def _new_event(is_set: bool) -> threading.Event:
+    event = threading.Event()
+    if is_set:
+        event.set()
+    return event
+
+
+def _private_key(der: bytes) -> Any:
+    return serialization.load_der_private_key(der, None)
 
 
 # --- the program's fingerprint -----------------------------------------------------------------------------------
@@ -462,22 +459,28 @@ def _apply_engine(cloud: LocalCloud, engine: dict[str, Any]) -> None:
 def _stop_executions_caught_part_way(cloud: LocalCloud, queued: set[int]) -> None:
     """RUNNING executions that are not queued were saved part-way: nothing would ever finish them, so they are
     stopped (ABORTED, as StopExecution leaves them); one that had not started is queued to run."""
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-
     cause = "the local cloud was saved while this execution ran; it cannot resume after the restore"
-    for regions in stepfunctions_parser_backends.values():
-        for backend in regions.values():
-            for machine in backend.state_machines:
-                for execution in getattr(machine, "executions", []):
-                    worker = execution.exec_worker
-                    if execution.status != "RUNNING" or worker is None or id(worker) in queued:
-                        continue
-                    if worker.env is None:
-                        cloud.pending_executions.requeue([worker])
-                        continue
-                    worker.env.set_stop(stop_date=cloud.clock.now(), cause=cause, error="States.Aborted")
-                    worker._execution_communication.terminated()
-                    execution.error, execution.cause = "States.Aborted", cause
+    for machine in _state_machines():
+        for execution in getattr(machine, "executions", []):
+            worker = execution.exec_worker
+            if execution.status != "RUNNING" or worker is None or id(worker) in queued:
+                continue
+            if worker.env is None:
+                cloud.pending_executions.requeue([worker])
+                continue
+            worker.env.set_stop(stop_date=cloud.clock.now(), cause=cause, error="States.Aborted")
+            worker._execution_communication.terminated()
+            execution.error, execution.cause = "States.Aborted", cause
+
+
+def _state_machines() -> list[Any]:
+    """moto's Step Functions state machines, in every account and region (their ``executions`` are moto's)."""
+    return [
+        machine
+        for regions in _backend_dict("stepfunctions").values()
+        for backend in regions.values()
+        for machine in backend.state_machines
+    ]
 
 
 def _description(header: dict[str, Any], directory: Path) -> str:
