@@ -3,6 +3,7 @@ stopped, and a state that does not fit is refused in one line."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -271,12 +272,14 @@ def test_an_empty_or_missing_directory_holds_no_state(fresh: LocalCloud, tmp_pat
     assert restore_state(fresh, tmp_path / "not-yet") is None
 
 
-def rewrite_header(source: Path, target: Path, **changes: Any) -> None:
+def rewrite_header(source: Path, target: Path, payload: bytes | None = None, **changes: Any) -> None:
+    """The state of ``source`` into ``target``, with ``changes`` to its header (and another payload)."""
     data = (source / STATE_FILE).read_bytes()
-    magic, header, payload = data.split(b"\n", 2)
+    magic, header, saved_payload = data.split(b"\n", 2)
     target.mkdir(parents=True, exist_ok=True)
     updated = {**json.loads(header), **changes}
-    (target / STATE_FILE).write_bytes(magic + b"\n" + json.dumps(updated).encode() + b"\n" + payload)
+    body = saved_payload if payload is None else payload
+    (target / STATE_FILE).write_bytes(magic + b"\n" + json.dumps(updated).encode() + b"\n" + body)
 
 
 def refusal(cloud: LocalCloud, directory: Path) -> str:
@@ -322,6 +325,9 @@ def test_a_corrupt_or_truncated_state_is_refused_in_one_line(saved: SavedRun, fr
         (tmp_path / name).mkdir()
         (tmp_path / name / STATE_FILE).write_bytes(content)
         assert "delete it or use another --state directory" in refusal(fresh, tmp_path / name)
+    garbage = b"not a pickle"
+    rewrite_header(saved.directory, tmp_path / "payload", garbage, payload_sha256=hashlib.sha256(garbage).hexdigest())
+    assert "cannot be read" in refusal(fresh, tmp_path / "payload")
     (tmp_path / "a-file").write_text("")
     assert "is a file" in refusal(fresh, tmp_path / "a-file")
 
