@@ -107,6 +107,9 @@ def _parser() -> _Parser:
         "(python -m localcloud clock advance 15m)",
     )
     served.add_argument("--logs", action="store_true", help="print every function's log lines, prefixed by it")
+    served.add_argument(
+        "--reload", action="store_true", help="load handler code edited on disk (the next invocation is a cold start)"
+    )
     chaos = commands.add_parser("chaos", parents=[common], help="run the project's chaos scenario (scenarios/chaos.py)")
     chaos.add_argument("--orders", type=_positive, default=100, help="orders to place (default: 100)")
     chaos.add_argument("--seed", type=int, default=1, help="fixes the orders and the faults (default: 1)")
@@ -126,7 +129,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from localcloud.serve import ServeOptions, serve
 
-        options = ServeOptions(args.stack, args.port, args.outputs, args.project, args.clock, args.logs)
+        options = ServeOptions(
+            args.stack, args.port, args.outputs, args.project, args.clock, args.logs, reload=args.reload
+        )
         return serve(options)
     if args.command == "clock":
         from localcloud import clock_command
@@ -165,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     except _USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("localcloud: interrupted", file=sys.stderr)
+        return 130
     except Exception as error:
         if os.environ.get("LOCALCLOUD_DEBUG"):
             raise

@@ -23,6 +23,33 @@ _COMPARE = {
     "LessThanThreshold": lambda v, t: v < t,
     "LessThanOrEqualToThreshold": lambda v, t: v <= t,
 }
+_WORDS = {
+    "GreaterThanOrEqualToThreshold": "greater than or equal to",
+    "GreaterThanThreshold": "greater than",
+    "LessThanThreshold": "less than",
+    "LessThanOrEqualToThreshold": "less than or equal to",
+}
+
+
+def _reason(state: str, series: list[float | None], breaching: int, needed: int, alarm: dict[str, Any]) -> str:
+    """CloudWatch's wording of why an alarm is in ``state``, e.g. "Threshold Crossed: 1 out of the last 1
+    datapoints [2] was greater than or equal to the threshold (1) (minimum 1 datapoint for OK -> ALARM
+    transition)." Missing periods are shown as ``missing``."""
+    values = ", ".join("missing" if v is None else f"{v:g}" for v in series)
+    words = _WORDS[alarm["comparisonOperator"]]
+    threshold = f"{float(alarm['threshold']):g}"
+    if state == "ALARM":
+        verb = "was" if breaching == 1 else "were"
+        minimum = f"minimum {needed} datapoint{'s' if needed != 1 else ''} for OK -> ALARM transition"
+        return (
+            f"Threshold Crossed: {breaching} out of the last {len(series)} datapoints [{values}] {verb} {words} "
+            f"the threshold ({threshold}) ({minimum})."
+        )
+    return (
+        f"Threshold Crossed: {breaching} out of the last {len(series)} datapoints [{values}] "
+        f"{'was' if breaching == 1 else 'were'} {words} the threshold ({threshold}), fewer than the {needed} "
+        "that make it ALARM."
+    )
 
 
 @dataclass(frozen=True)
@@ -111,7 +138,7 @@ def evaluate_alarm(alarm: dict[str, Any], store: MetricStore, now: datetime) -> 
         evaluated += 1
         breaching += compare(value, threshold)
     if breaching >= needed:
-        return AlarmState(name, "ALARM", f"{breaching} of {len(series)} periods breached {threshold:g}", description)
+        return AlarmState(name, "ALARM", _reason("ALARM", series, breaching, needed, alarm), description)
     if evaluated == 0:
         return AlarmState(name, "INSUFFICIENT_DATA", "no datapoints", description)
-    return AlarmState(name, "OK", f"{breaching} of {len(series)} periods breached {threshold:g}", description)
+    return AlarmState(name, "OK", _reason("OK", series, breaching, needed, alarm), description)

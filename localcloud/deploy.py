@@ -2,9 +2,10 @@
 
 Pulumi evaluates the real program and orders registrations by their dependencies; every resource is created in
 moto and the real identifiers (ARNs, URLs, stream ARNs, names) flow back into the program as outputs. Event source
-mappings, async invoke configs, schedules and alarms are not given to moto (its own mappings fire on send and
-clear stream records; it never fires schedules or evaluates alarms): they are recorded in the
-:class:`Deployment`, whose emulators run them. Layers are dropped (moto rejects the public Powertools layer; the
+mappings, async invoke configs and schedules are not given to moto (its own mappings fire on send and clear
+stream records; it never fires schedules): they are recorded in the :class:`Deployment`, whose emulators run
+them. Alarms are created in moto's CloudWatch and recorded too: the local cloud evaluates them (moto does not)
+and sets their state in moto. Layers are dropped (moto rejects the public Powertools layer; the
 local runtime has Powertools installed). Any resource type the stack does not use fails with its name.
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 import boto3
 import pulumi
 
+from localcloud.cloudwatch_sync import alarm_request
 from localcloud.lambda_runtime import LocalFunction
 from localcloud.public_aws import dns_suffix, partition_of, public_parameter
 
@@ -90,6 +92,8 @@ class Deployment:
     mappings: list[MappingRecord] = field(default_factory=list)
     schedules: list[ScheduleRecord] = field(default_factory=list)
     alarms: list[dict[str, Any]] = field(default_factory=list)
+    archives: dict[str, str] = field(default_factory=dict)  # function name → the path of the archive deployed
+    log_groups: dict[str, str] = field(default_factory=dict)  # function name → the log group its logging config names
     ttl_attributes: dict[str, str] = field(default_factory=dict)  # table name → TTL attribute
     queue_urls: dict[str, str] = field(default_factory=dict)  # queue ARN → URL
     state_machines: dict[str, str] = field(default_factory=dict)  # name → ARN
@@ -331,12 +335,15 @@ class MotoDeployer(pulumi.runtime.Mocks):
         return _name(args), {"arn": f"arn:{partition_of(region)}:logs:{region}:{self.account}:log-group:{_name(args)}"}
 
     def _alarm(self, args: Any) -> tuple[str, dict[str, Any]]:
-        self.deployment.alarms.append({"name": args.name, **args.inputs})
+        alarm = {"name": args.name, **args.inputs}
+        self.client("cloudwatch").put_metric_alarm(**alarm_request(alarm))
+        self.deployment.alarms.append(alarm)
         return args.name, {"arn": f"arn:aws:cloudwatch:{self.deployment.region}:{self.account}:alarm:{args.name}"}
 
     def _function(self, args: Any) -> tuple[str, dict[str, Any]]:
         inputs, name = args.inputs, _name(args)
         archive = Path(inputs["code"].path).read_bytes()
+        self.deployment.archives[name] = str(inputs["code"].path)
         variables = {k: str(v) for k, v in (inputs.get("environment") or {}).get("variables", {}).items()}
         created = self.client("lambda").create_function(
             FunctionName=name,
@@ -348,6 +355,9 @@ class MotoDeployer(pulumi.runtime.Mocks):
             Timeout=int(inputs.get("timeout", 3)),
             MemorySize=int(inputs.get("memorySize", 128)),
         )
+        log_group = (inputs.get("loggingConfig") or {}).get("logGroup")
+        if log_group:
+            self.deployment.log_groups[name] = str(log_group)
         reserved = int(inputs.get("reservedConcurrentExecutions", -1))
         if reserved >= 0:
             self.deployment.reserved_concurrency[name] = reserved

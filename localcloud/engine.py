@@ -7,19 +7,24 @@
 
 Every invocation — direct, from a queue or stream, asynchronous, scheduled, or a Step Functions task — goes
 through :meth:`LocalCloud.invoke`, which applies injected faults, publishes the AWS/Lambda metrics, files the
-handler's log lines and EMF metrics, and records the AWS calls the handler makes.
+handler's log lines (in CloudWatch Logs too, between Lambda's platform lines) and EMF metrics, and records the AWS
+calls the handler makes. :meth:`LocalCloud.sync_cloudwatch` copies the metrics and the alarms' evaluated states
+into CloudWatch; :meth:`LocalCloud.reload_changed_code` loads handler code edited on disk.
 """
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import copy
+import hashlib
 import json
 import os
 import sys
 import threading
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,12 +37,16 @@ import boto3
 from localcloud import function_environment
 from localcloud.alarm_evaluator import AlarmState, evaluate_alarm
 from localcloud.clock import Clock
+from localcloud.cloudwatch_sync import CloudWatchSync, metrics_listed_once
+from localcloud.code_reload import CodeWatch, archives_recorded
 from localcloud.deploy import Deployment, MotoDeployer
 from localcloud.faults import AwsCallFaults, Fault, RandomFaults
+from localcloud.lambda_logs import LambdaLogs, closing_lines, error_line, opening_lines
 from localcloud.lambda_runtime import InvocationError, LocalFunction, moto_runs_lambdas_in_process
 from localcloud.program import ProgramRun, project_root, run_program, stack_config
 from localcloud.sources import AsyncInvoker, ScheduleSource, SqsSource, StreamSource
 from localcloud.telemetry import HANDLER_STDOUT, CallRecorder, LogRouter, MetricStore, running
+from serverless_patterns.internals.archive import build_archive
 
 __all__ = ["DrainTimeout", "Invocation", "LocalCloud", "transactions_snapshot_their_items"]
 
@@ -66,6 +75,7 @@ class Invocation:
     error: InvocationError | None = None
     at: datetime | None = None
     faulted: bool = False  # an injected fault ran instead of the plain invocation
+    request_id: str = ""  # the context's aws_request_id, as in the function's log stream
 
 
 @dataclass
@@ -91,6 +101,9 @@ class LocalCloud:
         self.deployment = Deployment(region=self.config.get("aws:region", "us-east-1"))
         self.metrics = MetricStore(self.clock.now)
         self.logs = LogRouter(sys.stdout, self.metrics, echo=echo_logs)
+        self.lambda_logs = LambdaLogs(account="", region=self.deployment.region)
+        self.cloudwatch = CloudWatchSync(account="", region=self.deployment.region)
+        self.code = CodeWatch()
         self.calls = CallRecorder()
         self.stats = Stats()
         self.faults: dict[str, list[Fault]] = {}
@@ -137,6 +150,7 @@ class LocalCloud:
                 stack_.enter_context(cloud.pending_executions.installed())
                 stack_.enter_context(_definitions_parsed_once())
                 stack_.enter_context(transactions_snapshot_their_items())
+                stack_.enter_context(metrics_listed_once())
                 registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
                 stack_.enter_context(cloud.calls.installed())
                 stack_.enter_context(cloud.call_faults.installed())
@@ -149,10 +163,18 @@ class LocalCloud:
             os.environ.update(saved_env)
 
     def deploy(self) -> dict[str, Any]:
-        self.program = run_program(MotoDeployer(self.deployment), self.stack, self.config, self.project)
+        with archives_recorded() as built:
+            self.program = run_program(MotoDeployer(self.deployment), self.stack, self.config, self.project)
         self.outputs = dict(self.program.outputs)
-        for function in self.deployment.functions.values():
+        for name, path in self.deployment.archives.items():
+            if path in built:
+                self.code.watch(name, *built[path], sha256_b64=_sha256_b64(Path(path).read_bytes()))
+        account = str(self.client("sts").get_caller_identity()["Account"])
+        self.lambda_logs.account = self.cloudwatch.account = account
+        self.cloudwatch.start([alarm["name"] for alarm in self.deployment.alarms])
+        for name, function in self.deployment.functions.items():
             function.clock = self.clock.now  # the timestamps handlers write follow the local clock
+            self.lambda_logs.register(name, self.deployment.log_groups.get(name))
         # Sources are polled in a fixed order (Pulumi registers resources in whatever order their inputs resolve),
         # so that the same driving repeats the same run.
         for mapping in sorted(self.deployment.mappings, key=lambda m: (m.function_name, m.source_arn)):
@@ -168,6 +190,26 @@ class LocalCloud:
             if service not in self._clients:
                 self._clients[service] = boto3.client(service, region_name=self.deployment.region)
             return self._clients[service]
+
+    def reload_changed_code(self) -> list[str]:
+        """Load the handler code that changed on disk since it was deployed (or last reloaded), as ``sam local``
+        re-reads code: each changed package's archive is rebuilt with the program's builder and loaded into its
+        functions (their next invocation is a cold start, in a new log stream) and into Lambda (get_function
+        reports the new CodeSha256). Returns the names of the functions reloaded. Cheap when nothing changed:
+        a stat per source file."""
+        reloaded: list[str] = []
+        for (package, root), functions in self.code.changed().items():
+            archive = build_archive(package, root)
+            data = archive.path.read_bytes()
+            for name in functions:
+                if self.code.sources[name].sha256_b64 == archive.sha256_b64:
+                    continue  # touched, not changed
+                self.client("lambda").update_function_code(FunctionName=name, ZipFile=data)
+                self.deployment.functions[name].replace_code(data)
+                self.lambda_logs.retire(name)
+                self.code.sources[name].sha256_b64 = archive.sha256_b64
+                reloaded.append(name)
+        return sorted(reloaded)
 
     # --- invocations -----------------------------------------------------------------------------------------
 
@@ -188,27 +230,52 @@ class LocalCloud:
     def invoke(self, function: str, event: Any, source: str = "direct") -> Invocation:
         """Run ``function`` on ``event`` now, as Lambda would; never raises for a handler error."""
         local = self.deployment.functions[function]
-        invocation = Invocation(function, source, event, at=self.clock.now())
+        at = self.clock.now()
+        invocation = Invocation(function, source, event, at=at)
         queued = self.faults.get(function)
         fault = queued.pop(0) if queued else self.fault_policy.pick(function, event) if self.fault_policy else None
-        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        position = self.logs.position(function)
 
         def real(payload: Any) -> Any:
-            return local.invoke(payload, stdout=HANDLER_STDOUT)
+            return local.invoke(payload, stdout=HANDLER_STDOUT, request_id=request_id)
 
         with running(function):
+            init_ms = self._initialize(local) if self.lambda_logs.is_cold(function) else None
+            opening = [(at, line) for line in opening_lines(request_id, init_ms, self.deployment.region)]
+            for _, line in opening:
+                self.logs.platform(function, line)
+            started = time.perf_counter()
             try:
                 invocation.result = fault(real, event) if fault else real(event)
             except InvocationError as error:
                 invocation.error = error
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            closing = closing_lines(request_id, elapsed_ms, init_ms, local.memory_mb)
+            if invocation.error is not None:
+                error = invocation.error
+                closing.insert(0, error_line(error.error_type, error.error_message, error.stack))
+            for line in closing:
+                self.logs.platform(function, line)
+        ended = self.clock.now()
+        printed = self.logs.since(function, position)
+        self.lambda_logs.write(function, [*opening, *printed, *((ended, line) for line in closing)])
+        if local.handler.rpartition(".")[0] not in local.modules:
+            self.lambda_logs.retire(function)  # its init failed: Lambda starts the next invocation afresh
+        invocation.request_id = request_id
         invocation.faulted = fault is not None
-        elapsed_ms = (time.perf_counter() - started) * 1000
         dims = {"FunctionName": function}
         self.metrics.put("AWS/Lambda", "Invocations", dims, 1, unit="Count")
         self.metrics.put("AWS/Lambda", "Errors", dims, 1 if invocation.error else 0, unit="Count")
         self.metrics.put("AWS/Lambda", "Duration", dims, elapsed_ms, unit="Milliseconds")
         self.stats.invocations.append(invocation)
         return invocation
+
+    def _initialize(self, local: LocalFunction) -> float:
+        """A cold start: the function's INIT phase; returns its duration in milliseconds."""
+        started = time.perf_counter()
+        local.initialize(stdout=HANDLER_STDOUT)
+        return (time.perf_counter() - started) * 1000
 
     def invoke_async(self, function: str, event: Any) -> str:
         """Queue an asynchronous invocation (Event type): retried and dead-lettered per the function's config."""
@@ -325,9 +392,11 @@ class LocalCloud:
     def _next_wait(self) -> float | None:
         """Seconds until in-flight work can move: a visibility timeout, a stream retry or an async retry delay."""
         waits: list[float] = []
+        now = self.clock.now().timestamp()
         for source in self.sqs_sources:
-            if source.in_flight():
-                waits.append(source.visibility_timeout() + 1)
+            visible_at = source.next_visible_at()
+            if visible_at is not None:
+                waits.append(max(0.001, visible_at - now + 0.001))
         for stream in self.stream_sources:
             if stream.retry_at is not None:
                 waits.append(max(0.001, (stream.retry_at - self.clock.now()).total_seconds()))
@@ -361,16 +430,34 @@ class LocalCloud:
             )
 
     def evaluate_alarms(self, at: datetime | None = None) -> list[AlarmState]:
-        """Every alarm of the stack, evaluated on the recorded metrics at ``at`` (default: now + 1 s)."""
+        """Every alarm of the stack, evaluated on the recorded metrics at ``at`` (default: now + 1 s); CloudWatch's
+        copy of each alarm whose state changed is set to it."""
         self._publish_queue_metrics()
         moment = at or self.clock.now() + timedelta(seconds=1)
-        return [evaluate_alarm(alarm, self.metrics, moment) for alarm in self.deployment.alarms]
+        states = [evaluate_alarm(alarm, self.metrics, moment) for alarm in self.deployment.alarms]
+        self.cloudwatch.push_states(states)
+        return states
+
+    def publish_metrics(self) -> int:
+        """Copy the datapoints recorded since the last call into CloudWatch (GetMetricData, GetMetricStatistics
+        and ListMetrics answer from there); returns how many."""
+        return self.cloudwatch.publish(self.metrics)
+
+    def sync_cloudwatch(self) -> None:
+        """What ``serve`` calls periodically: the alarms evaluated (on the current queue depths) and their changed
+        states set in CloudWatch, and the new datapoints published there."""
+        self.evaluate_alarms()
+        self.publish_metrics()
 
     def queue_depth(self, url: str) -> int:
         attributes = self.client("sqs").get_queue_attributes(
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _sha256_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 class PendingExecutions:

@@ -17,6 +17,7 @@ import functools
 import importlib
 import io
 import json
+import shutil
 import sys
 import tempfile
 import threading
@@ -86,6 +87,13 @@ class LocalFunction:
     modules: dict[str, ModuleType] = field(default_factory=dict)
     clock: Callable[[], datetime] | None = None  # the time handlers read (handler_runtime.records.clock)
 
+    @staticmethod
+    def _extracted(name: str, archive: bytes) -> Path:
+        code_dir = Path(tempfile.mkdtemp(prefix=f"localcloud-{name}-"))
+        with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+            zipped.extractall(code_dir)
+        return code_dir
+
     @classmethod
     def from_archive(
         cls,
@@ -98,10 +106,16 @@ class LocalFunction:
         timeout_seconds: int = 3,
         memory_mb: int = 128,
     ) -> LocalFunction:
-        code_dir = Path(tempfile.mkdtemp(prefix=f"localcloud-{name}-"))
-        with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
-            zipped.extractall(code_dir)
-        return cls(name, arn, handler, code_dir, dict(environment), timeout_seconds, memory_mb)
+        return cls(name, arn, handler, cls._extracted(name, archive), dict(environment), timeout_seconds, memory_mb)
+
+    def replace_code(self, archive: bytes) -> None:
+        """Load new code: the archive is extracted afresh and the loaded modules dropped, so the next invocation
+        imports the new code (a cold start). Waits for a running invocation to end."""
+        code_dir = self._extracted(self.name, archive)
+        with _INVOKE_LOCK:
+            previous, self.code_dir, self.modules = self.code_dir, code_dir, {}
+            self.__dict__.pop("packages", None)  # the new archive may hold other packages
+        shutil.rmtree(previous, ignore_errors=True)
 
     @functools.cached_property
     def packages(self) -> frozenset[str]:
@@ -140,13 +154,25 @@ class LocalFunction:
             **self.environment,
         }
 
-    def invoke(self, event: Any, stdout: TextIO | io.TextIOBase | None = None) -> Any:
+    def initialize(self, stdout: TextIO | io.TextIOBase | None = None) -> None:
+        """Lambda's INIT phase: import the handler's module (its module-level code runs here, not in the first
+        invocation). An import that fails is left for the invocation to report."""
+        module_name = self.handler.rpartition(".")[0]
+        printed = contextlib.redirect_stdout(stdout) if stdout is not None else contextlib.nullcontext()  # type: ignore[arg-type]
+        environment = function_environment(self.variables())
+        with _INVOKE_LOCK, printed, environment, self._loaded(), contextlib.suppress(Exception):
+            importlib.import_module(module_name)
+
+    def invoke(self, event: Any, stdout: TextIO | io.TextIOBase | None = None, request_id: str | None = None) -> Any:
         """Run the handler on ``event``; returns its result or raises :class:`InvocationError`.
 
-        ``stdout`` receives what the handler prints (its logs and EMF metrics), as CloudWatch Logs would.
+        ``stdout`` receives what the handler prints (its logs and EMF metrics), as CloudWatch Logs would;
+        ``request_id`` is the context's ``aws_request_id`` (default: a new one).
         """
         module_name, _, attribute = self.handler.rpartition(".")
-        context = LocalContext(self.name, self.memory_mb, self.arn, self.timeout_seconds)
+        context = LocalContext(
+            self.name, self.memory_mb, self.arn, self.timeout_seconds, request_id or str(uuid.uuid4())
+        )
         printed = contextlib.redirect_stdout(stdout) if stdout is not None else contextlib.nullcontext()  # type: ignore[arg-type]
         with _INVOKE_LOCK, printed, function_environment(self.variables()), self._loaded():
             try:

@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ __all__ = ["ServeError", "ServeOptions", "serve"]
 
 HOST = "127.0.0.1"
 TICK_SECONDS = 0.2
+#: How often metrics and alarm states are brought up to date in the local CloudWatch.
+SYNC_SECONDS = 1.0
 CLOCK_MODES = ("wall", "virtual")
 
 
@@ -52,6 +55,7 @@ class ServeOptions:
     project: Path | str | None = None
     clock: str = "wall"
     echo_logs: bool = False
+    reload: bool = False
 
 
 def listening_socket(port: int) -> socket.socket:
@@ -93,16 +97,23 @@ def _stop_on_signals(stop: threading.Event, serving: threading.Event) -> Iterato
             signal.signal(signum, original)
 
 
-def _run_sources(served: ServedCloud, stop: threading.Event) -> None:
-    """The event sources, in the background: poll, fire due schedules and expire TTL items, until stopped."""
+def _run_sources(served: ServedCloud, stop: threading.Event, reload: bool) -> None:
+    """The event sources, in the background: poll, fire due schedules and expire TTL items; every second, bring
+    CloudWatch up to date (metrics, alarm states); with ``reload``, load handler code edited on disk. Until
+    stopped."""
     cloud = served.cloud
+    next_sync = 0.0
     while not stop.is_set():
         try:
             with served.lock:
+                if reload and (reloaded := cloud.reload_changed_code()):
+                    print(f"localcloud: reloaded {', '.join(reloaded)}", flush=True)
                 cloud.advance(0)
-                cloud.drain(settle_in_flight=False, timeout_seconds=1)
-        except DrainTimeout:
-            pass  # work left over: the next tick carries on with it
+                with contextlib.suppress(DrainTimeout):  # work left over: the next tick carries on with it
+                    cloud.drain(settle_in_flight=False, timeout_seconds=1)
+                if time.monotonic() >= next_sync:
+                    cloud.sync_cloudwatch()
+                    next_sync = time.monotonic() + SYNC_SECONDS
         except Exception as error:  # keep serving; the failure is visible in the console
             print(f"localcloud: event sources: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
         stop.wait(TICK_SECONDS)
@@ -131,6 +142,7 @@ def serve(options: ServeOptions) -> int:
     listener = listening_socket(options.port)
     try:
         with _stop_on_signals(stop, serving):
+            print(f"localcloud: deploying stack {options.stack} into the local cloud…", flush=True)
             clock = Clock(tied_to_wall=options.clock == "wall")
             with LocalCloud.started(
                 options.stack, clock=clock, echo_logs=options.echo_logs, project=options.project
@@ -147,7 +159,9 @@ def serve(options: ServeOptions) -> int:
                     options.outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
                 threads = [
                     threading.Thread(target=server.serve_forever, name="endpoints", daemon=True),
-                    threading.Thread(target=_run_sources, args=(served, stop), name="event-sources", daemon=True),
+                    threading.Thread(
+                        target=_run_sources, args=(served, stop, options.reload), name="event-sources", daemon=True
+                    ),
                 ]
                 for thread in threads:
                     thread.start()

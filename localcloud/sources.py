@@ -116,6 +116,19 @@ class SqsSource:
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
+    def next_visible_at(self) -> float | None:
+        """When (epoch seconds, on the local clock) the first in-flight message becomes visible again, as moto
+        records it; None when nothing is in flight. Waking then, not a whole visibility timeout after *now*,
+        is what lets a redelivery happen when it would on AWS."""
+        from moto.sqs.models import sqs_backends
+
+        _, _, _, region, account, name = self.mapping.source_arn.split(":", 5)
+        queue = sqs_backends[account][region].queues.get(name)
+        if queue is None:
+            return None
+        waiting = [m.visible_at for m in list(queue._messages) if not m.visible]
+        return min(waiting) / 1000 if waiting else None
+
     def visibility_timeout(self) -> int:
         attributes = self.cloud.client("sqs").get_queue_attributes(
             QueueUrl=self.url, AttributeNames=["VisibilityTimeout"]

@@ -8,6 +8,7 @@ AWS/States). :class:`CallRecorder` records every AWS API call a handler makes, w
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import io
 import json
@@ -57,12 +58,20 @@ class Datapoint:
     unit: str = "None"
 
 
+Series = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
 class MetricStore:
-    """Datapoints by namespace, metric name and dimensions (CloudWatch's identity of a metric)."""
+    """Datapoints by namespace, metric name and dimensions (CloudWatch's identity of a metric).
+
+    ``points`` keeps every datapoint in the order recorded (what is published to CloudWatch); each metric's
+    points are also indexed in time order, so an alarm's query reads only its own metric's window.
+    """
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self.clock = clock
         self.points: list[Datapoint] = []
+        self._series: dict[Series, tuple[list[datetime], list[float]]] = {}
         self._lock = threading.Lock()
 
     def put(
@@ -80,27 +89,39 @@ class MetricStore:
         )
         with self._lock:
             self.points.append(point)
+            times, values = self._series.setdefault((namespace, name, point.dimensions), ([], []))
+            if not times or times[-1] <= point.timestamp:
+                times.append(point.timestamp)
+                values.append(point.value)
+            else:  # a timestamp given out of order
+                at = bisect.bisect_right(times, point.timestamp)
+                times.insert(at, point.timestamp)
+                values.insert(at, point.value)
 
     def query(
         self, namespace: str, name: str, dimensions: dict[str, str], start: datetime, end: datetime
     ) -> list[float]:
-        wanted = tuple(sorted(dimensions.items()))
         with self._lock:
-            return [
-                p.value
-                for p in self.points
-                if p.namespace == namespace and p.name == name and p.dimensions == wanted and start <= p.timestamp < end
-            ]
+            series = self._series.get((namespace, name, tuple(sorted(dimensions.items()))))
+            if series is None:
+                return []
+            times, values = series
+            return values[bisect.bisect_left(times, start) : bisect.bisect_left(times, end)]
 
     def total(self, namespace: str, name: str, **dimensions: str) -> float:
         """Sum of every datapoint of a metric whose dimensions include ``dimensions`` (for reports and tests)."""
         wanted = set(dimensions.items())
         with self._lock:
             return sum(
-                p.value
-                for p in self.points
-                if p.namespace == namespace and p.name == name and wanted <= set(p.dimensions)
+                sum(values)
+                for (ns, metric, dims), (_, values) in self._series.items()
+                if ns == namespace and metric == name and wanted <= set(dims)
             )
+
+    def since(self, position: int) -> list[Datapoint]:
+        """The datapoints recorded after the first ``position`` ones."""
+        with self._lock:
+            return self.points[position:]
 
     def put_emf(self, blob: dict[str, Any]) -> None:
         """Record an Embedded Metric Format document as CloudWatch would extract it."""
@@ -128,11 +149,15 @@ class LogRouter(io.TextIOBase):
     """Where handlers print during an invocation: each line goes to that function's log, EMF blobs also to the
     metric store; anything printed outside an invocation passes through."""
 
-    def __init__(self, passthrough: TextIO, metrics: MetricStore, echo: bool = False) -> None:
+    def __init__(
+        self, passthrough: TextIO, metrics: MetricStore, echo: bool = False, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.passthrough = passthrough
         self.metrics = metrics
         self.echo = echo
+        self.clock = clock or metrics.clock
         self.logs: dict[str, list[str]] = {}
+        self.times: dict[str, list[datetime]] = {}  # when each line of ``logs`` was printed, on the local clock
         self._partial: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -158,8 +183,25 @@ class LogRouter(io.TextIOBase):
             with contextlib.suppress(ValueError):
                 self.metrics.put_emf(json.loads(line))
         self.logs.setdefault(function, []).append(line)
+        self.times.setdefault(function, []).append(self.clock())
         if self.echo:
             self.passthrough.write(f"[{function}] {line}\n")
+
+    def position(self, function: str) -> int:
+        """How many lines ``function`` has printed so far."""
+        return len(self.logs.get(function, ()))
+
+    def since(self, function: str, position: int) -> list[tuple[datetime, str]]:
+        """The lines ``function`` printed after the first ``position``, with the local time of each."""
+        with self._lock:
+            times, lines = self.times.get(function, []), self.logs.get(function, [])
+            return list(zip(times[position:], lines[position:], strict=True))
+
+    def platform(self, function: str, line: str) -> None:
+        """A line Lambda itself writes (START, END, REPORT): echoed with the handler's, not kept in ``logs``."""
+        if self.echo:
+            with self._lock:
+                self.passthrough.write(f"[{function}] {line}\n")
 
     def flush(self) -> None:
         self.passthrough.flush()

@@ -1,78 +1,279 @@
-"""``python -m localcloud serve``: real boto3 clients on loopback, a command flowing to CONFIRMED, a clean stop."""
+"""``python -m localcloud serve`` as a user runs it: a real process on a free port, real boto3 clients, the clock
+CLI, and every way it can fail to start or be stopped — each with a bounded wait, so a hang fails the test."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
+import pytest
+from serve_process import ROOT, LocalcloudProcess, free_port, run_localcloud
 
-ROOT = Path(__file__).parents[2]
+
+def session() -> boto3.Session:
+    return boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def declared_outputs() -> set[str]:
+    """The names the program exports, read from the program itself."""
+    return set(re.findall(r'pulumi\.export\("([^"]+)"', (ROOT / "__main__.py").read_text()))
+
+
+def until(probe: Any, timeout: float = 60) -> Any:
+    """Poll ``probe`` until it returns something truthy (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := probe():
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"nothing within {timeout} s from {probe}")
 
 
 def test_serve_answers_boto3_runs_an_order_to_confirmed_and_stops_on_sigterm(tmp_path: Path):
     port, outputs_file = free_port(), tmp_path / "outputs.json"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localcloud", "serve", "--port", str(port), "--outputs", str(outputs_file)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        ready = process.stdout.readline() if process.stdout else ""
-        assert f"listening on http://127.0.0.1:{port}" in ready, process.stderr.read() if process.stderr else ""
+    with LocalcloudProcess("serve", "--port", str(port), "--outputs", str(outputs_file)) as serve:
+        ready = serve.wait_for_line("listening on")
+        assert f"listening on http://127.0.0.1:{port}" in ready
+        assert "clock: wall" in ready and "state: in memory" in ready
         outputs = json.loads(outputs_file.read_text())
-        assert set(outputs) >= {
-            "place_order_function",
-            "orders_table",
-            "checkout_state_machine_arn",
-            "subscriber_dlq_urls",
-            "alarm_topic_arn",
-        }
-        session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")
+        assert set(outputs) == declared_outputs()
         endpoint = f"http://127.0.0.1:{port}"
-        lam = session.client("lambda", endpoint_url=endpoint)
+        lam = session().client("lambda", endpoint_url=endpoint)
         response = lam.invoke(
             FunctionName=outputs["place_order_function"],
             Payload=json.dumps({"customer_id": "remote", "items": [{"sku": "sku-apple", "qty": 1}], "total": 9.5}),
         )
         placed = json.loads(response["Payload"].read())
         assert placed["ok"] is True
-        dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-        status, deadline = None, time.monotonic() + 60
-        while time.monotonic() < deadline:
+        dynamodb = session().client("dynamodb", endpoint_url=endpoint)
+
+        def status() -> str | None:
             item = dynamodb.get_item(TableName=outputs["orders_table"], Key={"order_id": {"S": placed["order_id"]}})
-            status = item["Item"]["status"]["S"]
-            if status == "CONFIRMED":
-                break
-            time.sleep(0.2)
-        assert status == "CONFIRMED"
-        invoice = dynamodb.get_item(TableName=outputs["invoices_table"], Key={"order_id": {"S": placed["order_id"]}})
-        deadline = time.monotonic() + 30
-        while "Item" not in invoice and time.monotonic() < deadline:
-            time.sleep(0.2)
-            invoice = dynamodb.get_item(
+            return "CONFIRMED" if item["Item"]["status"]["S"] == "CONFIRMED" else None
+
+        until(status)
+        invoice = until(
+            lambda: dynamodb.get_item(
                 TableName=outputs["invoices_table"], Key={"order_id": {"S": placed["order_id"]}}
-            )
-        assert invoice["Item"]["customer_id"] == {"S": "remote"}
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    assert code == 0
-    assert "localcloud: stopped" in (process.stdout.read() if process.stdout else "")
+            ).get("Item")
+        )
+        assert invoice["customer_id"] == {"S": "remote"}
+        assert serve.stop(signal.SIGTERM) == 0
+    assert "localcloud: stopped" in serve.stdout
+    assert serve.stderr == []
+
+
+def test_a_port_in_use_fails_at_once_in_one_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, stdout, stderr = run_localcloud("serve", "--port", str(port), timeout=30)
+    assert code == 2
+    assert stderr == [
+        f"error: port {port} on 127.0.0.1 is in use (another serve, LocalStack?): stop it or choose --port"
+    ]
+    assert not any("deploying" in line for line in stdout)  # it fails before deploying anything
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_a_port_out_of_range_is_refused_in_one_line(port: str):
+    code, _, stderr = run_localcloud("serve", "--port", port, timeout=30)
+    assert code == 2
+    assert stderr == [
+        f"python -m localcloud serve: error: argument --port: {port!r} is not a port: "
+        "use 1-65535, or 0 for a free port (see --help)"
+    ]
+
+
+def test_port_zero_listens_on_a_free_port_and_says_which_and_sigint_stops_it():
+    with LocalcloudProcess("serve", "--port", "0") as serve:
+        ready = serve.wait_for_line("listening on")
+        match = re.search(r"http://127\.0\.0\.1:(\d+) ", ready)
+        assert match, ready
+        port = int(match.group(1))
+        assert port != 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_localcloud/health", timeout=10) as response:
+            health = json.loads(response.read())
+        assert health["ready"] is True and health["stack"] == "dev"
+        assert session().client("sqs", endpoint_url=f"http://127.0.0.1:{port}").list_queues()["QueueUrls"]
+        assert serve.stop(signal.SIGINT) == 0
+    assert "localcloud: stopped" in serve.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_stack_deploys_stops_it(signum: signal.Signals):
+    with LocalcloudProcess("serve", "--port", "0") as serve:
+        serve.wait_for_line("deploying stack dev")
+        serve.process.send_signal(signum)
+        assert serve.finish() == 0
+    assert f"localcloud: stopped by {signum.name} before the stack was served" in serve.stdout
+    assert not any("listening on" in line for line in serve.stdout)
+    assert serve.stderr == []
+
+
+@dataclass
+class Served:
+    process: LocalcloudProcess
+    endpoint: str
+    outputs: dict[str, Any]
+
+    def client(self, service: str) -> Any:
+        return session().client(service, endpoint_url=self.endpoint)
+
+
+@pytest.fixture(scope="module")
+def virtual(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One serve on a virtual clock, echoing the handlers' logs, shared by the tests below."""
+    outputs_file = tmp_path_factory.mktemp("serve") / "outputs.json"
+    args = ("serve", "--port", "0", "--clock", "virtual", "--logs", "--outputs", str(outputs_file))
+    with LocalcloudProcess(*args) as process:
+        ready = process.wait_for_line("listening on")
+        assert "clock: virtual" in ready
+        endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", ready).group(1)  # type: ignore[union-attr]
+        yield Served(process, endpoint, json.loads(outputs_file.read_text()))
+        assert process.stop() == 0
+
+
+def aws_cli(served: Served, *args: str) -> Any:
+    """The AWS CLI against serve, its JSON answer parsed (the caller skips when the CLI is not installed)."""
+    environment = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+    environment |= {"AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": ""}
+    answer = subprocess.run(
+        ["aws", "--endpoint-url", served.endpoint, "--output", "json", *args],
+        env=environment,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
+    assert answer.returncode == 0, answer.stderr
+    return json.loads(answer.stdout or "null")
+
+
+needs_aws_cli = pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
+DLQ_ALARM = "order-events-fulfilment-dlq-depth"
+
+
+def test_a_virtual_clock_advanced_from_the_cli_takes_a_poison_message_to_its_dlq_and_alarms(virtual: Served):
+    sqs, sns = virtual.client("sqs"), virtual.client("sns")
+    dlq = virtual.outputs["subscriber_dlq_urls"]["fulfilment"]
+    queue = dlq.removesuffix("-dlq")
+    code, before, _ = run_localcloud("clock", "--endpoint", virtual.endpoint)
+    assert code == 0 and before[0].startswith("local clock: ") and before[0].endswith("(virtual)")
+    sns.publish(
+        TopicArn=virtual.outputs["order_events_topic_arn"],
+        Message='{"event_type": "OrderPlaced", "order_id": "poison"}',  # schema-invalid
+        MessageAttributes={"event_type": {"DataType": "String", "StringValue": "OrderPlaced"}},
+    )
+
+    def in_flight() -> bool:
+        attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+        return attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
+
+    until(in_flight)  # received once, failed, invisible until local time moves
+    time.sleep(1)  # wall time passes; local time does not
+    assert sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages") is None
+    cloudwatch = virtual.client("cloudwatch")
+    assert DLQ_ALARM not in {a["AlarmName"] for a in cloudwatch.describe_alarms(StateValue="ALARM")["MetricAlarms"]}
+    code, advanced, stderr = run_localcloud("clock", "--endpoint", virtual.endpoint, "advance", "16m")
+    assert code == 0, stderr
+    assert re.fullmatch(r"local clock: \S+ \(virtual\), advanced 960 s, \d+ invocations meanwhile", advanced[0])
+    dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0, VisibilityTimeout=0)["Messages"]
+    assert [json.loads(m["Body"]) for m in dead] == [{"event_type": "OrderPlaced", "order_id": "poison"}]
+    alarming = until(
+        lambda: [
+            a for a in cloudwatch.describe_alarms(StateValue="ALARM")["MetricAlarms"] if a["AlarmName"] == DLQ_ALARM
+        ]
+    )
+    assert alarming[0]["StateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints")
+
+
+@needs_aws_cli
+def test_the_aws_cli_lists_the_alarm_in_alarm_and_its_metric(virtual: Served):
+    until(
+        lambda: (
+            DLQ_ALARM
+            in {
+                a["AlarmName"] for a in virtual.client("cloudwatch").describe_alarms(StateValue="ALARM")["MetricAlarms"]
+            }
+        )
+    )
+    alarms = aws_cli(virtual, "cloudwatch", "describe-alarms", "--state-value", "ALARM")["MetricAlarms"]
+    assert DLQ_ALARM in {a["AlarmName"] for a in alarms}
+    metrics = aws_cli(virtual, "cloudwatch", "list-metrics", "--namespace", "AWS/SQS")["Metrics"]
+    assert {"Name": "QueueName", "Value": "order-events-fulfilment-dlq"} in [
+        d for m in metrics if m["MetricName"] == "ApproximateNumberOfMessagesVisible" for d in m["Dimensions"]
+    ]
+
+
+def placed_order(virtual: Served, customer: str) -> tuple[str, str]:
+    """Place an order through Lambda's API; the function's name and the request id Lambda answered with."""
+    reply = virtual.client("lambda").invoke(
+        FunctionName=virtual.outputs["place_order_function"],
+        Payload=json.dumps({"customer_id": customer, "items": [{"sku": "sku-pear", "qty": 1}], "total": 3}),
+    )
+    assert json.loads(reply["Payload"].read())["ok"] is True
+    return virtual.outputs["place_order_function"], reply["ResponseMetadata"]["RequestId"]
+
+
+def test_handler_logs_reach_cloudwatch_logs_and_the_console(virtual: Served):
+    function, _ = placed_order(virtual, "log-reader")
+    logs = virtual.client("logs")
+    group = f"/aws/lambda/{function}"
+    events = until(lambda: logs.filter_log_events(logGroupName=group, filterPattern="REPORT")["events"])
+    report = events[-1]
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", report["logStreamName"])
+    assert re.match(
+        r"REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: \d+ MB", report["message"]
+    )
+    request_id = report["message"].split()[2]
+    stream = logs.get_log_events(logGroupName=group, logStreamName=report["logStreamName"])["events"]
+    messages = [e["message"] for e in stream]
+    start = messages.index(f"START RequestId: {request_id} Version: $LATEST")
+    end = messages.index(f"END RequestId: {request_id}")
+    handler_lines = messages[start + 1 : end]
+    assert any('"message":"order placed"' in line for line in handler_lines), handler_lines  # the handler's own
+    assert virtual.process.lines_with(f"[{function}] START RequestId: {request_id}")
+
+
+@needs_aws_cli
+def test_the_aws_cli_filters_the_handler_logs(virtual: Served):
+    function, _ = placed_order(virtual, "cli-reader")
+    found = aws_cli(
+        virtual, "logs", "filter-log-events", "--log-group-name", f"/aws/lambda/{function}", "--filter-pattern", "START"
+    )
+    messages = [e["message"] for e in found["events"]]
+    assert all("START" in m for m in messages)
+    assert any(m.startswith("START RequestId: ") for m in messages), messages
+
+
+def test_the_clock_command_without_a_local_cloud_says_so_in_one_line():
+    port = free_port()
+    code, _, stderr = run_localcloud("clock", "--endpoint", f"http://127.0.0.1:{port}", "advance", "15m", timeout=30)
+    assert code == 2
+    assert len(stderr) == 1
+    assert stderr[0].startswith(f"error: no local cloud answers at http://127.0.0.1:{port} (")
+    assert stderr[0].endswith("start one with: python3 -m localcloud serve")
+
+
+@pytest.mark.parametrize("duration", ["15 minutes", "1h-5m", ""])
+def test_the_clock_command_refuses_a_duration_it_cannot_read(duration: str):
+    code, _, stderr = run_localcloud("clock", "advance", duration, timeout=30)
+    assert code == 2
+    assert stderr == [
+        f"python -m localcloud clock advance: error: argument duration: {duration!r} is not a duration: "
+        "use e.g. 90s, 15m, 2h, 1d or 1h30m (see --help)"
+    ]

@@ -105,7 +105,8 @@ def _program_error(error: BaseException, root: Path) -> ProgramError:
         own = [f for f in frames if Path(f.filename).resolve().is_relative_to(root) and "venv" not in f.filename]
         if own:
             where = f" ({Path(own[-1].filename).relative_to(root)}, line {own[-1].lineno})"
-    message = str(error).splitlines()[0] if str(error) else ""
+    text = error.msg if isinstance(error, SyntaxError) else str(error)
+    message = text.splitlines()[0] if text else ""
     return ProgramError(f"the program failed: {type(error).__name__}: {message}{where}")
 
 
