@@ -5,9 +5,10 @@ back into a freshly deployed cloud of the same program, before anything is serve
 DynamoDB items and stream records, SQS messages with their receive counts, visibility and delays, SNS topics and
 subscriptions, Step Functions executions and their history, CloudWatch Logs, metrics and alarms, KMS keys,
 Scheduler schedules, IAM), and the engine's own state (:func:`_engine_state`: the clock, stream checkpoints,
-async invocations waiting for a retry, schedules' last runs, recorded metrics and logs, executions already
-counted, executions queued but not yet run). Lambda is deployed afresh: its handler code may change between
-runs, as it does with a deploy on AWS.
+async invocations waiting for a retry, schedules' last runs, recorded metrics and logs, how much of them and
+which alarm states CloudWatch already has, executions already counted, executions queued but not yet run).
+Lambda is deployed afresh: its handler code may change between runs, as with a deploy on AWS, and each
+function starts cold, in a new log stream.
 
 **Why moto's backends are pickled** rather than exported and imported through the AWS APIs: the APIs cannot write
 what the event sources depend on — an SQS message's receive count and its visibility deadline, a stream record's
@@ -183,6 +184,8 @@ def _engine_state(cloud: LocalCloud) -> dict[str, Any]:
         "seen_executions": sorted(cloud._seen_executions),
         "metrics": list(cloud.metrics.points),
         "logs": {function: list(lines) for function, lines in cloud.logs.logs.items()},
+        "log_times": {function: list(times) for function, times in cloud.logs.times.items()},
+        "cloudwatch": {"published": cloud.cloudwatch.published, "states": dict(cloud.cloudwatch.states)},
     }
 
 
@@ -449,8 +452,14 @@ def _apply_engine(cloud: LocalCloud, engine: dict[str, Any]) -> None:
             schedule.origin, schedule.last, schedule.fired = saved["origin"], saved["last"], saved["fired"]
     cloud.async_invoker.queue = list(engine["async_invocations"])
     cloud._seen_executions = set(engine["seen_executions"])
-    cloud.metrics.points = list(engine["metrics"])
+    for point in engine["metrics"]:  # through put(), which indexes each metric's series
+        cloud.metrics.put(
+            point.namespace, point.name, dict(point.dimensions), point.value, unit=point.unit, timestamp=point.timestamp
+        )
     cloud.logs.logs = {function: list(lines) for function, lines in engine["logs"].items()}
+    cloud.logs.times = {function: list(times) for function, times in engine["log_times"].items()}
+    cloud.cloudwatch.published = engine["cloudwatch"]["published"]
+    cloud.cloudwatch.states = dict(engine["cloudwatch"]["states"])
     queued = [worker for worker in engine["queued_executions"] if worker is not None]
     cloud.pending_executions.requeue(queued)
     _stop_executions_caught_part_way(cloud, {id(worker) for worker in queued})

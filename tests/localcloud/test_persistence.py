@@ -40,6 +40,11 @@ def poison_receives(cloud: LocalCloud) -> int:
     return sum(1 for i in invocations(cloud, FULFILMENT) for r in i.event["Records"] if r["body"] == POISON)
 
 
+def cloudwatch_alarms(cloud: LocalCloud) -> dict[str, str]:
+    pages = cloud.client("cloudwatch").get_paginator("describe_alarms").paginate()
+    return {a["AlarmName"]: a["StateValue"] for page in pages for a in page["MetricAlarms"]}
+
+
 def initial_stock(cloud: LocalCloud) -> dict[str, int]:
     items = cloud.client("dynamodb").scan(TableName=cloud.outputs["inventory_table"])["Items"]
     return {i["sku"]["S"]: int(i["available"]["N"]) for i in items}
@@ -53,8 +58,9 @@ class SavedRun:
     order_ids: list[str]
     stock: dict[str, int]
     now: datetime
-    logs: dict[str, list[str]]
+    logs: dict[str, list[tuple[datetime, str]]]
     alarms: dict[str, str]
+    cloudwatch_alarms: dict[str, str]
     key_id: str
     next_runs: list[datetime | None]
     wall: datetime  # wall time just after the save
@@ -100,25 +106,28 @@ def drive_part_way_and_save(directory: Path) -> SavedRun:
             logStreamName="saved",
             logEvents=[{"timestamp": int(cloud.clock.now().timestamp() * 1000), "message": "before the save"}],
         )
+        cloud.sync_cloudwatch()  # alarm states and metrics into CloudWatch, as serve does every second
         busy = cloud.busy()
         assert any("records pending" in b for b in busy) and any("in flight" in b for b in busy), busy
         key_id = cloud.client("sns").get_topic_attributes(TopicArn=cloud.outputs["alarm_topic_arn"])["Attributes"][
             "KmsMasterKeyId"
         ]
-        save_state(cloud, directory)
-        return SavedRun(
+        run = SavedRun(
             directory,
             orders,
             stock,
             cloud.clock.now(),
-            {f: list(lines) for f, lines in cloud.logs.logs.items()},
+            {f: cloud.logs.since(f, 0) for f in cloud.logs.logs},
             {a.name: a.state for a in cloud.evaluate_alarms(at=cloud.clock.now())},
+            cloudwatch_alarms(cloud),
             key_id,
             [schedule.next_fire() for schedule in cloud.schedules],
             datetime.now(UTC),
             {name: stream_sequences(cloud, name) for name in STREAM_FUNCTIONS},
             list(cloud.stats.invocations),
         )
+        save_state(cloud, directory)
+        return run
 
 
 @pytest.fixture(scope="module")
@@ -139,9 +148,23 @@ def test_a_restored_cloud_is_where_the_saved_one_stopped(saved: SavedRun, fresh:
     description = restore_state(fresh, saved.directory)
     assert description is not None and description.startswith(f"restored from {saved.directory}")
     assert fresh.clock.now() == saved.now, "the virtual clock continues from the save"
-    assert fresh.logs.logs == saved.logs
-    assert [schedule.next_fire() for schedule in fresh.schedules] == saved.next_runs, "schedules keep their times"
+    assert {f: fresh.logs.since(f, 0) for f in fresh.logs.logs} == saved.logs
+    assert "ALARM" in saved.alarms.values(), "the saved run has an alarm firing (the failed expire-orders run)"
+    assert cloudwatch_alarms(fresh) == saved.cloudwatch_alarms
+    fresh.publish_metrics()
+    statistics = fresh.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName="Invocations",
+        Dimensions=[{"Name": "FunctionName", "Value": FULFILMENT}],
+        StartTime=saved.now - timedelta(days=1),
+        EndTime=saved.now + timedelta(days=1),
+        Period=86400,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    published = sum(d["Sum"] for d in statistics)
+    assert published == len([i for i in saved.invocations if i.function == FULFILMENT]), "each datapoint once"
     assert {a.name: a.state for a in fresh.evaluate_alarms(at=saved.now)} == saved.alarms
+    assert [schedule.next_fire() for schedule in fresh.schedules] == saved.next_runs, "schedules keep their times"
     assert len(fresh.pending_executions) == 1
     assert [(e.function, e.event, e.attempts) for e in fresh.async_invoker.queue] == [(EXPIRE, RETRIED, 1)]
     busy = fresh.busy()
