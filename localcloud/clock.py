@@ -42,6 +42,14 @@ class Clock:
             self._offset += timedelta(seconds=seconds)
         return self.now()
 
+    def resume_at(self, moment: datetime) -> datetime:
+        """Continue from ``moment``, as a restored cloud does (unlike :meth:`advance`, it may move back: call it
+        before anything has read the time it replaces)."""
+        with self._lock:
+            elapsed = timedelta(seconds=time.monotonic() - self._wall_origin) if self._tied else timedelta()
+            self._offset = moment.astimezone(UTC) - self._start - elapsed
+        return self.now()
+
     def naive_utcnow(self) -> datetime:
         """What moto expects from ``utcnow()``: naive UTC."""
         return self.now().replace(tzinfo=None)

@@ -494,6 +494,16 @@ class PendingExecutions:
         finally:
             ExecutionWorker.start = original  # type: ignore[method-assign]
 
+    def workers(self) -> list[Any]:
+        """moto's workers of the queued executions, in the order they will run (what a saved state keeps)."""
+        with self._lock:
+            return [getattr(execution, "__self__", None) for execution in self._queue]
+
+    def requeue(self, workers: list[Any]) -> None:
+        """Queue the executions of moto ``workers`` again (a restored state's executions that had not run)."""
+        with self._lock:
+            self._queue.extend(worker._execution_logic for worker in workers)
+
     def run(self) -> int:
         """Run every queued execution (and those they start) to its end; returns how many ran."""
         ran = 0
