@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from localcloud.clock_command import ClockCommandError
 from localcloud.deploy import UnsupportedResource
+from localcloud.persistence import StateError
 from localcloud.program import ProgramError, StackFileError, project_root
 from localcloud.serve import ServeError
 from serverless_patterns.internals.validation import ArgumentError
@@ -27,6 +28,7 @@ _USER_ERRORS = (
     UnsupportedResource,
     ServeError,
     ClockCommandError,
+    StateError,
 )
 
 
@@ -108,6 +110,13 @@ def _parser() -> _Parser:
     )
     served.add_argument("--logs", action="store_true", help="print every function's log lines, prefixed by it")
     served.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep the local cloud in DIR across restarts (restored at start, saved every 30 s and at stop)",
+    )
+    served.add_argument(
         "--reload", action="store_true", help="load handler code edited on disk (the next invocation is a cold start)"
     )
     chaos = commands.add_parser("chaos", parents=[common], help="run the project's chaos scenario (scenarios/chaos.py)")
@@ -130,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         from localcloud.serve import ServeOptions, serve
 
         options = ServeOptions(
-            args.stack, args.port, args.outputs, args.project, args.clock, args.logs, reload=args.reload
+            args.stack, args.port, args.outputs, args.project, args.clock, args.logs, args.reload, args.state
         )
         return serve(options)
     if args.command == "clock":

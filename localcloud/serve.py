@@ -28,6 +28,7 @@ from typing import Any
 from localcloud.clock import Clock
 from localcloud.endpoints import LocalEndpoints, ServedCloud
 from localcloud.engine import DrainTimeout, LocalCloud
+from localcloud.persistence import restore_state, save_state
 
 __all__ = ["ServeError", "ServeOptions", "serve"]
 
@@ -35,6 +36,8 @@ HOST = "127.0.0.1"
 TICK_SECONDS = 0.2
 #: How often metrics and alarm states are brought up to date in the local CloudWatch.
 SYNC_SECONDS = 1.0
+#: How often ``--state`` saves while serving (it also saves when serve stops).
+SAVE_SECONDS = 30.0
 CLOCK_MODES = ("wall", "virtual")
 
 
@@ -56,6 +59,7 @@ class ServeOptions:
     clock: str = "wall"
     echo_logs: bool = False
     reload: bool = False
+    state_dir: Path | None = None
 
 
 def listening_socket(port: int) -> socket.socket:
@@ -97,16 +101,20 @@ def _stop_on_signals(stop: threading.Event, serving: threading.Event) -> Iterato
             signal.signal(signum, original)
 
 
-def _run_sources(served: ServedCloud, stop: threading.Event, reload: bool) -> None:
+def _run_sources(served: ServedCloud, stop: threading.Event, options: ServeOptions) -> None:
     """The event sources, in the background: poll, fire due schedules and expire TTL items; every second, bring
-    CloudWatch up to date (metrics, alarm states); with ``reload``, load handler code edited on disk. Until
-    stopped."""
+    CloudWatch up to date (metrics, alarm states); with ``--reload``, load handler code edited on disk; with
+    ``--state``, save now and then (a crash loses at most that much). Until stopped."""
     cloud = served.cloud
     next_sync = 0.0
+    next_save = time.monotonic() + SAVE_SECONDS
     while not stop.is_set():
         try:
+            if options.state_dir is not None and time.monotonic() >= next_save:
+                _save(served, options.state_dir)
+                next_save = time.monotonic() + SAVE_SECONDS
             with served.lock:
-                if reload and (reloaded := cloud.reload_changed_code()):
+                if options.reload and (reloaded := cloud.reload_changed_code()):
                     print(f"localcloud: reloaded {', '.join(reloaded)}", flush=True)
                 cloud.advance(0)
                 with contextlib.suppress(DrainTimeout):  # work left over: the next tick carries on with it
@@ -130,11 +138,55 @@ def _ready_line(options: ServeOptions, port: int, state: str) -> str:
     return " · ".join(parts) + " · Ctrl-C stops it"
 
 
-def serve(options: ServeOptions) -> int:
-    """Serve the stack until the first SIGINT or SIGTERM; returns the exit status (0 once it has served)."""
+def _state(cloud: LocalCloud, options: ServeOptions) -> str:
+    """Restore the saved state when there is one; what the ready line says about state."""
+    if options.state_dir is None:
+        return "in memory (lost when serve stops; --state DIR keeps it)"
+    restored = restore_state(cloud, options.state_dir)
+    if restored is None:
+        return f"new, saved to {options.state_dir} every {SAVE_SECONDS:g} s and when serve stops"
+    return f"{restored}; saved every {SAVE_SECONDS:g} s and when serve stops"
+
+
+def _save(served: ServedCloud, directory: Path) -> None:
+    with served.lock:
+        save_state(served.cloud, directory)
+
+
+def _serve_cloud(cloud: LocalCloud, options: ServeOptions, listener: socket.socket, stop: threading.Event) -> None:
+    """Serve ``cloud`` on ``listener`` until ``stop``; then save its state when asked to."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    served = ServedCloud(cloud, threading.Lock(), options.clock, _state(cloud, options))
+    app = LocalEndpoints(DomainDispatcherApplication(create_backend_app), served)
+    server = make_server(HOST, 0, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno())
+    listener.close()  # the server holds its own duplicate of the socket
+    port = int(server.server_address[1])
+    if options.outputs_file is not None:  # after the restore: the outputs name the restored resources
+        outputs: dict[str, Any] = dict(cloud.outputs)
+        options.outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
+    threads = [
+        threading.Thread(target=server.serve_forever, name="endpoints", daemon=True),
+        threading.Thread(target=_run_sources, args=(served, stop, options), name="event-sources", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    print(_ready_line(options, port, served.state), flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        for thread in threads:
+            thread.join(timeout=10)
+    if options.state_dir is not None:
+        _save(served, options.state_dir)
+        print(f"localcloud: state saved to {options.state_dir}", flush=True)
+
+
+def serve(options: ServeOptions) -> int:
+    """Serve the stack until the first SIGINT or SIGTERM; returns the exit status (0 once it has served)."""
     if options.clock not in CLOCK_MODES:
         raise ServeError(f"unknown clock {options.clock!r}: use wall or virtual")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request on the console
@@ -147,33 +199,8 @@ def serve(options: ServeOptions) -> int:
             with LocalCloud.started(
                 options.stack, clock=clock, echo_logs=options.echo_logs, project=options.project
             ) as cloud:
-                served = ServedCloud(cloud, threading.Lock(), options.clock, "in memory (lost when serve stops)")
-                app = LocalEndpoints(DomainDispatcherApplication(create_backend_app), served)
-                server = make_server(
-                    HOST, 0, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
-                )
-                listener.close()  # the server holds its own duplicate of the socket
-                port = int(server.server_address[1])
-                if options.outputs_file is not None:
-                    outputs: dict[str, Any] = dict(cloud.outputs)
-                    options.outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
-                threads = [
-                    threading.Thread(target=server.serve_forever, name="endpoints", daemon=True),
-                    threading.Thread(
-                        target=_run_sources, args=(served, stop, options.reload), name="event-sources", daemon=True
-                    ),
-                ]
-                for thread in threads:
-                    thread.start()
                 serving.set()
-                print(_ready_line(options, port, served.state), flush=True)
-                try:
-                    while not stop.wait(0.5):
-                        pass
-                finally:
-                    server.shutdown()
-                    for thread in threads:
-                        thread.join(timeout=10)
+                _serve_cloud(cloud, options, listener, stop)
     except _Stopped as stopped:
         print(f"localcloud: stopped by {stopped} before the stack was served", flush=True)
         return 0

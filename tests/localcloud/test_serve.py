@@ -317,3 +317,29 @@ def test_functions_are_reported_as_the_program_declares_them(virtual: Served):
         public_parameter(powertools_layer_parameter(LAMBDA_RUNTIME, ARCHITECTURE), "us-east-1")["value"]
     ]
     assert configuration["LoggingConfig"]["LogGroup"] == f"/aws/lambda/{configuration['FunctionName']}"
+
+
+def test_state_dir_keeps_the_orders_across_a_restart_and_refuses_another_stack(tmp_path: Path):
+    state, outputs_file = tmp_path / "state", tmp_path / "outputs.json"
+    args = ("serve", "--port", "0", "--state", str(state), "--outputs", str(outputs_file))
+    with LocalcloudProcess(*args) as first:
+        ready = first.wait_for_line("listening on")
+        assert f"state: new, saved to {state} every 30 s and when serve stops" in ready
+        endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", ready).group(1)  # type: ignore[union-attr]
+        served = Served(first, endpoint, json.loads(outputs_file.read_text()))
+        _, _ = placed_order(served, "keeps")
+        orders = served.client("dynamodb").scan(TableName=served.outputs["orders_table"])["Items"]
+        assert [o["customer_id"]["S"] for o in orders] == ["keeps"]
+        assert first.stop(signal.SIGINT) == 0
+    assert f"localcloud: state saved to {state}" in first.stdout
+    with LocalcloudProcess(*args) as second:
+        ready = second.wait_for_line("listening on")
+        assert f"state: restored from {state}" in ready
+        endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", ready).group(1)  # type: ignore[union-attr]
+        again = Served(second, endpoint, json.loads(outputs_file.read_text()))
+        kept = again.client("dynamodb").scan(TableName=again.outputs["orders_table"])["Items"]
+        assert [(o["order_id"], o["customer_id"]) for o in kept] == [(o["order_id"], o["customer_id"]) for o in orders]
+        assert second.stop() == 0
+    code, _, stderr = run_localcloud("serve", "--port", "0", "--stack", "prod", "--state", str(state))
+    assert code == 2
+    assert len(stderr) == 1 and stderr[0].startswith("error: ") and "delete it" in stderr[0], stderr
