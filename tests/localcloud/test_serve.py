@@ -26,8 +26,8 @@ from localcloud.public_aws import public_parameter
 from serverless_patterns.internals.runtime import ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer_parameter
 
 
-def session() -> boto3.Session:
-    return boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")
+def session(region: str = "us-east-1") -> boto3.Session:
+    return boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=region)
 
 
 def declared_outputs() -> set[str]:
@@ -133,9 +133,10 @@ class Served:
     process: LocalcloudProcess
     endpoint: str
     outputs: dict[str, Any]
+    region: str = "us-east-1"
 
     def client(self, service: str) -> Any:
-        return session().client(service, endpoint_url=self.endpoint)
+        return session(self.region).client(service, endpoint_url=self.endpoint)
 
 
 @pytest.fixture(scope="module")
@@ -343,3 +344,31 @@ def test_state_dir_keeps_the_orders_across_a_restart_and_refuses_another_stack(t
     code, _, stderr = run_localcloud("serve", "--port", "0", "--stack", "prod", "--state", str(state))
     assert code == 2
     assert len(stderr) == 1 and stderr[0].startswith("error: ") and "delete it" in stderr[0], stderr
+
+
+def test_reload_serves_a_handler_edited_on_disk(tmp_path: Path):
+    project = tmp_path / "shop"
+    shutil.copytree(ROOT / "tests" / "harness" / "projects" / "shop", project)
+    outputs_file = tmp_path / "outputs.json"
+    args = ("serve", "--project", str(project), "--stack", "test", "--port", "0", "--reload")
+    with LocalcloudProcess(*args, "--logs", "--outputs", str(outputs_file)) as process:
+        ready = process.wait_for_line("listening on")
+        endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", ready).group(1)  # type: ignore[union-attr]
+        served = Served(process, endpoint, json.loads(outputs_file.read_text()), region="eu-central-1")
+        consumer = "harness-shop-test-orders-audit-consumer"
+
+        def audited(order_id: str) -> list[str]:
+            served.client("sns").publish(
+                TopicArn=served.outputs["topic_arn"], Message=json.dumps({"order_id": order_id})
+            )
+            lines = until(lambda: process.lines_with(f'"order_id": "{order_id}"') or process.lines_with(order_id))
+            return [
+                json.loads(line.split("] ", 1)[1])["message"] for line in lines if line.startswith(f"[{consumer}] {{")
+            ]
+
+        assert audited("o-before") == ["audited"]
+        app = project / "handlers" / "audit" / "app.py"
+        app.write_text(app.read_text().replace('logger.info("audited"', 'logger.info("audited by the new code"'))
+        process.wait_for_line(f"localcloud: reloaded {consumer}")
+        assert audited("o-after") == ["audited by the new code"]
+        assert process.stop() == 0
