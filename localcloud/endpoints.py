@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
@@ -40,6 +40,8 @@ class ServedCloud:
     lock: threading.Lock
     clock_mode: str
     state: str
+    #: Set when serve stops: a clock advance under way ends at the next moment it reaches.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -101,10 +103,13 @@ class LocalEndpoints:
         with served.lock:
             before = served.cloud.clock.now()
             try:
-                invocations = served.cloud.run_for(float(seconds))
+                invocations = served.cloud.run_for(float(seconds), interrupted=served.stopping.is_set)
             except DrainTimeout as busy:
                 return _json(503, {"message": f"the clock moved, but the event sources are {busy}"})
             after = served.cloud.clock.now()
+            if served.stopping.is_set():
+                moved = (after - before).total_seconds()
+                return _json(503, {"message": f"serve is stopping: the clock stopped after {moved:g} s"})
             served.cloud.sync_cloudwatch()  # alarms and metrics as of the new time, before the answer
         return _json(
             200,

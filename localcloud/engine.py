@@ -305,13 +305,14 @@ class LocalCloud:
         self._expire_ttl_items()
         return now
 
-    def run_for(self, seconds: float) -> int:
+    def run_for(self, seconds: float, interrupted: Callable[[], bool] | None = None) -> int:
         """Let ``seconds`` of local time pass with the event sources running, as that much time would on AWS.
 
         The clock stops at every moment something becomes due — a visibility timeout ends, a stream or async retry
         is due, a schedule fires — and the sources run there before it moves on, so advancing 15 minutes takes a
         poison message through each of its receives to its DLQ and fires a 5-minute schedule three times, each at
-        its own time. Returns the invocations made meanwhile.
+        its own time. Returns the invocations made meanwhile. ``interrupted`` is asked at each of those moments;
+        when it answers True the clock stops there (serve stopping during a long advance).
         """
         if seconds < 0:
             raise ValueError("the clock only moves forward")
@@ -319,7 +320,7 @@ class LocalCloud:
         target = self.clock.now() + timedelta(seconds=seconds)
         self.advance(0)
         self.drain(settle_in_flight=False)
-        while (now := self.clock.now()) < target:
+        while (now := self.clock.now()) < target and not (interrupted and interrupted()):
             wake = min([target, *self._due_moments(now)])
             self.advance(max((wake - now).total_seconds(), 0.001))
             self.drain(settle_in_flight=False)

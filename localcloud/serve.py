@@ -158,7 +158,7 @@ def _serve_cloud(cloud: LocalCloud, options: ServeOptions, listener: socket.sock
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    served = ServedCloud(cloud, threading.Lock(), options.clock, _state(cloud, options))
+    served = ServedCloud(cloud, threading.Lock(), options.clock, _state(cloud, options), stopping=stop)
     app = LocalEndpoints(DomainDispatcherApplication(create_backend_app), served)
     server = make_server(HOST, 0, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno())
     listener.close()  # the server holds its own duplicate of the socket

@@ -372,3 +372,18 @@ def test_reload_serves_a_handler_edited_on_disk(tmp_path: Path):
         process.wait_for_line(f"localcloud: reloaded {consumer}")
         assert audited("o-after") == ["audited by the new code"]
         assert process.stop() == 0
+
+
+def test_a_signal_during_a_long_clock_advance_stops_serve_and_saves_where_the_clock_stopped(tmp_path: Path):
+    state = tmp_path / "state"
+    with LocalcloudProcess("serve", "--port", "0", "--clock", "virtual", "--state", str(state)) as serve:
+        ready = serve.wait_for_line("listening on")
+        endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", ready).group(1)  # type: ignore[union-attr]
+        started = run_localcloud("clock", "--endpoint", endpoint)[1]
+        with LocalcloudProcess("clock", "--endpoint", endpoint, "advance", "300d") as advance:
+            until(lambda: run_localcloud("clock", "--endpoint", endpoint)[1] != started)  # the advance is under way
+            assert advance.process.poll() is None  # 300 days fire the 5-minute schedule 86,400 times
+            assert serve.stop(signal.SIGTERM) == 0
+            assert advance.finish() != 0
+        assert advance.stderr[-1].startswith("error: "), advance.stderr
+    assert serve.stdout[-2:] == [f"localcloud: state saved to {state}", "localcloud: stopped"]
