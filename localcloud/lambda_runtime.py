@@ -43,6 +43,34 @@ __all__ = ["MAX_SYNC_PAYLOAD_BYTES", "InvocationError", "LocalContext", "LocalFu
 MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 
 
+class _InitFailure(Exception):
+    """The handler could not be loaded; ``error_type`` and ``message`` are the Python runtime's for it."""
+
+    def __init__(self, error_type: str, message: str, trace: list[str]) -> None:
+        super().__init__(message)
+        self.error_type, self.message, self.trace = error_type, message, trace
+
+
+def _handler(module_name: str, attribute: str) -> Callable[..., Any]:
+    """The handler, loaded as Lambda's Python runtime loads it, failing with that runtime's error types: a syntax
+    error, an import error and a missing handler have their own; anything else the module raises is itself."""
+    try:
+        module = importlib.import_module(module_name)
+    except SyntaxError as error:
+        trace = [f'  File "{error.filename}" Line {error.lineno}\n    {(error.text or "").strip()}\n']
+        raise _InitFailure(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {error}", trace
+        ) from error
+    except ImportError as error:
+        raise _InitFailure(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}", []
+        ) from error
+    handler = getattr(module, attribute, None)
+    if handler is None:
+        raise _InitFailure("Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_name}'", [])
+    return handler
+
+
 class InvocationError(Exception):
     """The handler raised: ``error_type`` is what Lambda reports as ``errorType`` (the exception class name)."""
 
@@ -192,6 +220,8 @@ class LocalFunction:
             raise InvocationError("Sandbox.Timedout", message, [])
         if outcome.error is not None:
             error = outcome.error
+            if isinstance(error, _InitFailure):
+                raise InvocationError(error.error_type, error.message, error.trace) from error
             if not isinstance(error, Exception):
                 raise error  # a BaseException (SystemExit, KeyboardInterrupt) goes on to the caller
             raise InvocationError(type(error).__name__, str(error), traceback.format_exception(error)[-5:]) from error
@@ -206,7 +236,7 @@ class LocalFunction:
     def _call_handler(self, event: Any, context: LocalContext, started: Callable[[], None]) -> Any:
         """On the handler's thread: its module imported (the init phase), then the handler."""
         module_name, _, attribute = self.handler.rpartition(".")
-        handler = getattr(importlib.import_module(module_name), attribute)
+        handler = _handler(module_name, attribute)
         records = sys.modules.get("handler_runtime.records")
         if self.clock is not None and records is not None:
             setattr(records, "clock", self.clock)  # noqa: B010 (a module loaded at run time)
