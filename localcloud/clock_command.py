@@ -7,6 +7,7 @@ from any shell while ``serve`` runs. Advancing lets that much local time pass wi
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -49,6 +50,8 @@ def _call(endpoint: str, method: str, path: str, body: dict[str, Any] | None = N
         except ValueError:
             message = f"HTTP {error.code} {error.reason}: is {endpoint} a local cloud?"
         raise ClockCommandError(str(message)) from None
+    except http.client.RemoteDisconnected:
+        raise ClockCommandError(f"{endpoint} closed the connection before answering: serve stopped meanwhile") from None
     except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
         reason = getattr(error, "reason", error)
         raise ClockCommandError(

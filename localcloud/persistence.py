@@ -302,6 +302,35 @@ def _difference(saved: dict[str, str], fresh: dict[str, str]) -> str | None:
 # --- restoring ---------------------------------------------------------------------------------------------------
 
 
+def check_state_directory(directory: Path, stack: str, project: str) -> None:
+    """What can be known before deploying, so that serve refuses at once rather than after a deploy: ``directory``
+    is a directory it can write to, and the state it holds (if any) is readable and saved by this stack of this
+    project in this format. Whether the program's resources still fit is checked by :func:`restore_state`."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise StateError(f"{directory} is a file, not a state directory: give a directory to --state")
+    probe = directory / f".{STATE_FILE}.{os.getpid()}.probe"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise StateError(f"cannot write the state to {directory}: {error.strerror or error}") from None
+    path = directory / STATE_FILE
+    if not path.exists():
+        return
+    header, _ = _read(path)
+    advice = "use another --state directory or delete it"
+    if header.get("format") != FORMAT_VERSION:
+        found = header.get("format")
+        raise StateError(
+            f"{directory} holds state in format {found!r}; this local cloud reads {FORMAT_VERSION}: {advice}"
+        )
+    if (header.get("project"), header.get("stack")) != (project, stack):
+        saved = f"stack {header.get('stack')} of project {header.get('project')}"
+        raise StateError(f"{directory} holds the state of {saved}, not {stack} of {project}: {advice}")
+
+
 def restore_state(cloud: LocalCloud, directory: Path) -> str | None:
     """Put the state saved in ``directory`` into ``cloud``, freshly deployed and not yet serving; returns one line
     describing it, or None when the directory holds no state yet. Raises :class:`StateError` when it does not fit."""

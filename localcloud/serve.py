@@ -14,6 +14,7 @@ import contextlib
 import errno
 import json
 import logging
+import os
 import signal
 import socket
 import sys
@@ -28,7 +29,8 @@ from typing import Any
 from localcloud.clock import Clock
 from localcloud.endpoints import LocalEndpoints, ServedCloud
 from localcloud.engine import DrainTimeout, LocalCloud
-from localcloud.persistence import restore_state, save_state
+from localcloud.persistence import check_state_directory, restore_state, save_state
+from localcloud.program import project_name
 
 __all__ = ["ServeError", "ServeOptions", "serve"]
 
@@ -38,16 +40,13 @@ TICK_SECONDS = 0.2
 SYNC_SECONDS = 1.0
 #: How often ``--state`` saves while serving (it also saves when serve stops).
 SAVE_SECONDS = 30.0
+#: The longest serve waits for its threads when it stops (a clock advance ends at its next due moment).
+JOIN_SECONDS = 5.0
 CLOCK_MODES = ("wall", "virtual")
 
 
 class ServeError(Exception):
     """serve cannot start; the message is the one line the user sees."""
-
-
-class _Stopped(KeyboardInterrupt):
-    """Raised in the main thread by the first SIGINT or SIGTERM before the stack is served (a KeyboardInterrupt, so
-    that neither Pulumi's nor asyncio's handlers swallow it while the stack deploys)."""
 
 
 @dataclass(frozen=True)
@@ -83,15 +82,19 @@ def listening_socket(port: int) -> socket.socket:
 
 @contextlib.contextmanager
 def _stop_on_signals(stop: threading.Event, serving: threading.Event) -> Iterator[None]:
-    """The first SIGINT or SIGTERM stops serve: before it serves, by raising :class:`_Stopped` in the main thread
-    (the deploy is abandoned); once it serves, by setting ``stop``. Later signals are ignored while it stops."""
+    """The first SIGINT or SIGTERM stops serve. Before it serves, the process ends at once, with status 128 + the
+    signal: the deploy runs inside Pulumi's event loop, which swallows or mangles an exception raised into it (a
+    hang or a traceback), and nothing has been served or saved yet. Once it serves, ``stop`` is set and serve stops
+    cleanly (saving its state with ``--state``). Later signals are ignored while it stops."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
             return
         stop.set()
         if not serving.is_set():
-            raise _Stopped(signal.Signals(signum).name)
+            print(f"localcloud: stopped by {signal.Signals(signum).name} before the stack was served", flush=True)
+            sys.stderr.flush()
+            os._exit(128 + signum)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -111,8 +114,8 @@ def _run_sources(served: ServedCloud, stop: threading.Event, options: ServeOptio
     while not stop.is_set():
         try:
             if options.state_dir is not None and time.monotonic() >= next_save:
+                next_save = time.monotonic() + SAVE_SECONDS  # a failed save is tried again then, not every tick
                 _save(served, options.state_dir)
-                next_save = time.monotonic() + SAVE_SECONDS
             with served.lock:
                 if options.reload and (reloaded := cloud.reload_changed_code()):
                     print(f"localcloud: reloaded {', '.join(reloaded)}", flush=True)
@@ -179,7 +182,7 @@ def _serve_cloud(cloud: LocalCloud, options: ServeOptions, listener: socket.sock
     finally:
         server.shutdown()
         for thread in threads:
-            thread.join(timeout=10)
+            thread.join(timeout=JOIN_SECONDS)
     if options.state_dir is not None:
         _save(served, options.state_dir)
         print(f"localcloud: state saved to {options.state_dir}", flush=True)
@@ -192,6 +195,12 @@ def serve(options: ServeOptions) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request on the console
     stop, serving = threading.Event(), threading.Event()
     listener = listening_socket(options.port)
+    if options.state_dir is not None:
+        try:
+            check_state_directory(options.state_dir, options.stack, project_name(options.project))
+        except Exception:
+            listener.close()
+            raise
     try:
         with _stop_on_signals(stop, serving):
             print(f"localcloud: deploying stack {options.stack} into the local cloud…", flush=True)
@@ -201,9 +210,6 @@ def serve(options: ServeOptions) -> int:
             ) as cloud:
                 serving.set()
                 _serve_cloud(cloud, options, listener, stop)
-    except _Stopped as stopped:
-        print(f"localcloud: stopped by {stopped} before the stack was served", flush=True)
-        return 0
     finally:
         listener.close()
     print("localcloud: stopped", flush=True)

@@ -117,14 +117,21 @@ def test_port_zero_listens_on_a_free_port_and_says_which_and_sigint_stops_it():
     assert "localcloud: stopped" in serve.stdout
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_while_the_stack_deploys_stops_it(signum: signal.Signals):
+@pytest.mark.parametrize(
+    ("signum", "delay"),
+    [(signal.SIGINT, 0.0), (signal.SIGTERM, 0.6), (signal.SIGINT, 1.2), (signal.SIGTERM, 1.8), (signal.SIGINT, 2.4)],
+)
+def test_a_signal_while_the_stack_deploys_stops_it_at_once(signum: signal.Signals, delay: float):
     with LocalcloudProcess("serve", "--port", "0") as serve:
         serve.wait_for_line("deploying stack dev")
+        time.sleep(delay)  # anywhere in the deploy: Pulumi's event loop must not swallow the stop
         serve.process.send_signal(signum)
-        assert serve.finish() == 0
-    assert f"localcloud: stopped by {signum.name} before the stack was served" in serve.stdout
-    assert not any("listening on" in line for line in serve.stdout)
+        code = serve.finish(timeout=20)
+    if any("listening on" in line for line in serve.stdout):  # the deploy had finished: a clean stop
+        assert code == 0 and serve.stdout[-1] == "localcloud: stopped"
+    else:
+        assert code == 128 + signum
+        assert serve.stdout[-1] == f"localcloud: stopped by {signum.name} before the stack was served"
     assert serve.stderr == []
 
 
@@ -387,3 +394,23 @@ def test_a_signal_during_a_long_clock_advance_stops_serve_and_saves_where_the_cl
             assert advance.finish() != 0
         assert advance.stderr[-1].startswith("error: "), advance.stderr
     assert serve.stdout[-2:] == [f"localcloud: state saved to {state}", "localcloud: stopped"]
+
+
+@pytest.mark.parametrize("problem", ["unwritable", "another stack"])
+def test_a_state_directory_that_cannot_serve_is_refused_before_deploying(problem: str, tmp_path: Path):
+    if problem == "unwritable":
+        (tmp_path / "file").write_text("")
+        state, expected = (
+            tmp_path / "file" / "state",
+            f"error: cannot write the state to {tmp_path / 'file' / 'state'}: ",
+        )
+    else:
+        state = tmp_path / "state"
+        with LocalcloudProcess("serve", "--port", "0", "--stack", "prod", "--state", str(state)) as prod:
+            prod.wait_for_line("listening on")
+            assert prod.stop() == 0
+        expected = f"error: {state} holds the state of stack prod of project serverless-orders, not dev of "
+    code, stdout, stderr = run_localcloud("serve", "--port", "0", "--state", str(state), timeout=30)
+    assert code == 2
+    assert len(stderr) == 1 and stderr[0].startswith(expected), stderr
+    assert stdout == []  # refused before deploying anything
