@@ -197,10 +197,11 @@ class LocalCloud:
         return self.outputs
 
     def client(self, service: str) -> Any:
-        """A boto3 client for the local cloud's region, made once per service (clients are thread-safe)."""
+        """A boto3 client for the local cloud's region, made once per service (clients are thread-safe); its calls
+        are the local cloud's own, never authorised as a handler's."""
         with self._clients_lock:
             if service not in self._clients:
-                self._clients[service] = boto3.client(service, region_name=self.deployment.region)
+                self._clients[service] = self.iam.trust(boto3.client(service, region_name=self.deployment.region))
             return self._clients[service]
 
     def reload_changed_code(self) -> list[str]:

@@ -121,7 +121,14 @@ class IamEnforcement:
     exercised: dict[str, set[Check]] = field(default_factory=dict)  # role name → allowed (action, resource)
     unchecked: set[tuple[str, str, str]] = field(default_factory=set)  # (function, service, operation) not mapped
     _compiled: dict[tuple[str, ...], list[Any]] = field(default_factory=dict)
+    _trusted: dict[int, Any] = field(default_factory=dict)  # id → the local cloud's own clients (kept alive here)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def trust(self, client: Any) -> Any:
+        """Exempt ``client``: the local cloud's own calls (a fault or a save running inside an invocation) are not
+        the handler's. Returns the client."""
+        self._trusted[id(client)] = client
+        return client
 
     def validate(self) -> None:
         """Refuse, naming the role, any policy of a function's role that the evaluator cannot judge."""
@@ -194,7 +201,7 @@ class IamEnforcement:
 
         def authorized(client: Any, operation: str, params: dict[str, Any]) -> Any:
             function = current_function()
-            if function is not None:
+            if function is not None and id(client) not in enforcement._trusted:
                 service = client.meta.service_model.service_name
                 denial = enforcement.authorize(function, service, operation, params, client.meta.region_name)
                 if denial is not None and enforcement.enforce:
