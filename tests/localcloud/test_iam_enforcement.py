@@ -12,6 +12,7 @@ from localcloud.deploy import Deployment, RoleRecord
 from localcloud.engine import LocalCloud
 from localcloud.iam_actions import checks_of
 from localcloud.iam_enforcement import IamEnforcement, UnsupportedPolicy
+from localcloud.iam_report import iam_report, render_iam_report
 from scenarios import demo
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -206,3 +207,34 @@ def test_a_policy_the_evaluator_cannot_judge_is_refused():
     )
     with pytest.raises(UnsupportedPolicy, match="Condition"):
         enforcement.decision(role, "cloudwatch:PutMetricData", "*")
+
+
+# --- the report: granted, exercised, denied, justified by Lambda's own use, unused -------------------------------
+
+
+def test_the_report_sets_each_grant_against_what_used_it(cloud: LocalCloud):
+    place(cloud, "r-5")
+    _revoke(cloud, function("checkout-confirm-order"), "dynamodb:UpdateItem")
+    cloud.drain()
+
+    reports = {r.role: r for r in iam_report(cloud)}
+
+    orders_table = _table_arn(cloud, "orders_table")
+    placing = reports["orders-place-order-role"]
+    assert placing.exercised == {("dynamodb:PutItem", orders_table)}
+    assert placing.unused == {("dynamodb:GetItem", orders_table), ("dynamodb:UpdateItem", orders_table)}
+    assert {a for a, _ in placing.justified} == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    }
+    assert not placing.ok
+    fulfilment = reports["order-events-fulfilment-consumer-role"]
+    queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:order-events-fulfilment"
+    assert fulfilment.justified[("sqs:ReceiveMessage", queue)] == "the event source mapping polls the queue"
+    assert fulfilment.ok
+    confirming = reports["checkout-confirm-order-role"]
+    assert {(d.action, d.resource) for d in confirming.denied} == {("dynamodb:UpdateItem", orders_table)}
+    assert not confirming.ok
+    assert "DENIED     dynamodb:UpdateItem on " + orders_table in render_iam_report(list(reports.values()))
