@@ -165,15 +165,15 @@ class IamEnforcement:
             with self._lock:
                 self.unchecked.add((function, service, operation))
             return None
-        for action, resource in checks:
+        for action, resource in checks:  # AWS refuses the whole call for one item it does not allow
             verdict = self.decision(role, action, resource)
             if verdict != "allowed":
                 denial = self._denial(function, role, service, operation, check=(action, resource), verdict=verdict)
                 with self._lock:
                     self.denials.append(denial)
                 return denial
-            with self._lock:
-                self.exercised.setdefault(role.name, set()).add((action, resource))
+        with self._lock:
+            self.exercised.setdefault(role.name, set()).update(checks)
         return None
 
     def _denial(

@@ -238,3 +238,18 @@ def test_the_report_sets_each_grant_against_what_used_it(cloud: LocalCloud):
     assert {(d.action, d.resource) for d in confirming.denied} == {("dynamodb:UpdateItem", orders_table)}
     assert not confirming.ok
     assert "DENIED     dynamodb:UpdateItem on " + orders_table in render_iam_report(list(reports.values()))
+
+
+def test_a_transaction_is_refused_whole_for_the_one_item_not_allowed():
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
+    enforcement, _ = _enforcement({"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": f"{table}/a"})
+    enforcement.deployment.function_inputs["f"] = {"role": f"arn:aws:iam::{ACCOUNT}:role/r"}
+    items = [{"Put": {"TableName": "a"}}, {"Update": {"TableName": "b"}}]
+
+    denial = enforcement.authorize("f", "dynamodb", "TransactWriteItems", {"TransactItems": items}, REGION)
+
+    assert denial is not None
+    assert (denial.action, denial.resource) == ("dynamodb:UpdateItem", f"{table}/b")
+    assert enforcement.exercised == {}
+    assert enforcement.authorize("f", "dynamodb", "TransactWriteItems", {"TransactItems": items[:1]}, REGION) is None
+    assert enforcement.exercised == {"r": {("dynamodb:PutItem", f"{table}/a")}}
