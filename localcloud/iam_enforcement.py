@@ -7,14 +7,16 @@ invocation is turned into the IAM action(s) and resource ARN(s) AWS authorises i
 policies and AWS managed policies recorded by the deployer (:class:`localcloud.deploy.RoleRecord`). A call that is
 not allowed raises the ``ClientError`` AWS answers (code, HTTP status and message per service) before it reaches
 moto, so the handler's own error handling sees what it would see on AWS; each denial is kept in ``denials`` and
-each allowed (action, resource) in ``exercised`` by role.
+each allowed (action, resource) in ``exercised`` by role. The local cloud's own clients (:meth:`trust`) are exempt:
+a fault or a state save that runs inside an invocation is not the handler's call.
 
 The evaluator is moto's own (``moto.iam.access_control.IAMPolicy``, already pinned with moto; Apache-2.0): it
 matches Action/NotAction and Resource with ``*`` wildcards and lets an explicit Deny win. The alternatives found
 on PyPI evaluate no requests (policyuniverse expands and parses), are unmaintained and AGPL (principalmapper), or
 are young single-author tools. moto's evaluator has gaps, covered here rather than guessed around: action names are
 matched case-sensitively (documents and requests are lower-cased first, as IAM compares actions), and it knows
-neither ``?`` wildcards, ``NotResource`` nor most condition operators (a failed condition even denies an Allow).
+neither ``?`` wildcards, ``NotResource`` nor most condition operators (a failed condition even denies an Allow);
+it does not escape a pattern's other regular-expression characters (a ``.`` in an ARN matches any character).
 The program's identity policies use none of those; a role whose policies do is refused at deploy
 (:class:`UnsupportedPolicy`) instead of being judged wrongly. Resource policies, KMS key policies, permission
 boundaries and the calls the Lambda service makes with the role (polling queues and streams, writing logs) are
