@@ -33,6 +33,7 @@ __all__ = [
     "Deployment",
     "MappingRecord",
     "MotoDeployer",
+    "RoleRecord",
     "ScheduleRecord",
     "UnsupportedResource",
 ]
@@ -84,6 +85,16 @@ class ScheduleRecord:
 
 
 @dataclass
+class RoleRecord:
+    """An IAM role as the program declared it: what the local cloud evaluates its functions' calls against."""
+
+    name: str
+    arn: str
+    policies: dict[str, str] = field(default_factory=dict)  # inline policy name → JSON document
+    managed_policy_arns: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Deployment:
     """What was deployed into moto, as the emulators need it."""
 
@@ -101,6 +112,12 @@ class Deployment:
     queue_urls: dict[str, str] = field(default_factory=dict)  # queue ARN → URL
     state_machines: dict[str, str] = field(default_factory=dict)  # name → ARN
     resource_types: dict[str, int] = field(default_factory=dict)
+    roles: dict[str, RoleRecord] = field(default_factory=dict)  # role name → its declared policies
+
+    def role_of(self, function: str) -> RoleRecord | None:
+        """The execution role ``function`` was declared with (None for a function the program did not declare)."""
+        role_arn = str((self.function_inputs.get(function) or {}).get("role", ""))
+        return self.roles.get(role_arn.rsplit("/", 1)[-1]) if role_arn else None
 
     def function_by_arn(self, arn: str) -> LocalFunction:
         name = arn.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
@@ -320,12 +337,16 @@ class MotoDeployer(pulumi.runtime.Mocks):
             AssumeRolePolicyDocument=args.inputs["assumeRolePolicy"],
             Description=args.inputs.get("description", ""),
         )["Role"]
+        inline = {str(p["name"]): str(p["policy"]) for p in args.inputs.get("inlinePolicies") or [] if p.get("policy")}
+        managed = [str(arn) for arn in args.inputs.get("managedPolicyArns") or []]
+        self.deployment.roles[role["RoleName"]] = RoleRecord(role["RoleName"], role["Arn"], inline, managed)
         return role["RoleName"], {"arn": role["Arn"], "name": role["RoleName"], "uniqueId": role["RoleId"]}
 
     def _role_policy(self, args: Any) -> tuple[str, dict[str, Any]]:
         self.client("iam").put_role_policy(
             RoleName=args.inputs["role"], PolicyName=args.name, PolicyDocument=args.inputs["policy"]
         )
+        self.deployment.roles[args.inputs["role"]].policies[args.name] = args.inputs["policy"]
         return f"{args.inputs['role']}:{args.name}", {}
 
     def _log_group(self, args: Any) -> tuple[str, dict[str, Any]]:

@@ -8,8 +8,9 @@
 Every invocation — direct, from a queue or stream, asynchronous, scheduled, or a Step Functions task — goes
 through :meth:`LocalCloud.invoke`, which applies injected faults, publishes the AWS/Lambda metrics, files the
 handler's log lines (in CloudWatch Logs too, between Lambda's platform lines) and EMF metrics, and records the AWS
-calls the handler makes. :meth:`LocalCloud.sync_cloudwatch` copies the metrics and the alarms' evaluated states
-into CloudWatch; :meth:`LocalCloud.reload_changed_code` loads handler code edited on disk.
+calls the handler makes, each authorised against the function's role as declared (``cloud.iam``).
+:meth:`LocalCloud.sync_cloudwatch` copies the metrics and the alarms' evaluated states into CloudWatch;
+:meth:`LocalCloud.reload_changed_code` loads handler code edited on disk.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from localcloud.code_reload import CodeWatch, archives_recorded
 from localcloud.declared_config import reported_by_moto
 from localcloud.deploy import Deployment, MotoDeployer
 from localcloud.faults import AwsCallFaults, Fault, RandomFaults
+from localcloud.iam_enforcement import IamEnforcement
 from localcloud.lambda_logs import LambdaLogs, closing_lines, error_line, opening_lines
 from localcloud.lambda_runtime import InvocationError, LocalFunction, moto_runs_lambdas_in_process
 from localcloud.program import ProgramRun, project_root, run_program, stack_config
@@ -94,6 +96,8 @@ class LocalCloud:
         clock: Clock | None = None,
         echo_logs: bool = False,
         project: Path | str | None = None,
+        *,
+        enforce_iam: bool = True,
     ) -> None:
         self.stack = stack
         self.project = project_root(project)
@@ -106,6 +110,7 @@ class LocalCloud:
         self.cloudwatch = CloudWatchSync(account="", region=self.deployment.region)
         self.code = CodeWatch()
         self.calls = CallRecorder()
+        self.iam = IamEnforcement(self.deployment, enforce=enforce_iam)
         self.stats = Stats()
         self.faults: dict[str, list[Fault]] = {}
         self.call_faults = AwsCallFaults()
@@ -131,12 +136,15 @@ class LocalCloud:
         clock: Clock | None = None,
         echo_logs: bool = False,
         project: Path | str | None = None,
+        *,
+        enforce_iam: bool = True,
     ) -> Iterator[LocalCloud]:
         """Start moto, deploy the stack of ``project`` (default: the working folder) into it, and run until the
-        context ends."""
+        context ends. With ``enforce_iam`` (the default) a handler's AWS call that its role does not allow fails
+        as on AWS (:mod:`localcloud.iam_enforcement`); without, it is only recorded in ``cloud.iam.denials``."""
         from moto import mock_aws
 
-        cloud = cls(stack, clock, echo_logs, project)
+        cloud = cls(stack, clock, echo_logs, project, enforce_iam=enforce_iam)
         saved_env = dict(os.environ)
         # Powertools warns on every invocation that emits no metric; on AWS that goes to the function's log.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -154,6 +162,7 @@ class LocalCloud:
                 stack_.enter_context(metrics_listed_once())
                 registry = stack_.enter_context(moto_runs_lambdas_in_process(cloud._invoke_from_moto))
                 stack_.enter_context(reported_by_moto())
+                stack_.enter_context(cloud.iam.installed())  # under the recorder: a denied call is recorded too
                 stack_.enter_context(cloud.calls.installed())
                 stack_.enter_context(cloud.call_faults.installed())
                 stack_.enter_context(HANDLER_STDOUT.routing_to(cloud.logs))
@@ -168,6 +177,7 @@ class LocalCloud:
         with archives_recorded() as built:
             self.program = run_program(MotoDeployer(self.deployment), self.stack, self.config, self.project)
         self.outputs = dict(self.program.outputs)
+        self.iam.validate()
         for name, path in self.deployment.archives.items():
             if path in built:
                 self.code.watch(name, *built[path], sha256_b64=_sha256_b64(Path(path).read_bytes()))
@@ -187,10 +197,11 @@ class LocalCloud:
         return self.outputs
 
     def client(self, service: str) -> Any:
-        """A boto3 client for the local cloud's region, made once per service (clients are thread-safe)."""
+        """A boto3 client for the local cloud's region, made once per service (clients are thread-safe); its calls
+        are the local cloud's own, never authorised as a handler's."""
         with self._clients_lock:
             if service not in self._clients:
-                self._clients[service] = boto3.client(service, region_name=self.deployment.region)
+                self._clients[service] = self.iam.trust(boto3.client(service, region_name=self.deployment.region))
             return self._clients[service]
 
     def reload_changed_code(self) -> list[str]:

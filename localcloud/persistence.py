@@ -454,7 +454,12 @@ def _translate_deployment(cloud: LocalCloud, pairs: dict[str, str]) -> None:
             cloud.client("lambda").update_function_configuration(
                 FunctionName=name, Environment={"Variables": environment}
             )
-    records = [*deployment.mappings, *deployment.schedules, *deployment.async_configs.values()]
+    records = [
+        *deployment.mappings,
+        *deployment.schedules,
+        *deployment.async_configs.values(),
+        *deployment.roles.values(),
+    ]
     for record in [*records, *(cloud.program.resources if cloud.program else [])]:  # the program: for a new save
         _translate_fields(record, pairs)
     deployment.async_configs = _translate(deployment.async_configs, pairs)

@@ -11,6 +11,7 @@ import copy
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -245,7 +246,13 @@ def _check(cloud: LocalCloud, report: DemoReport) -> None:
         v.append(f"BigOrders counted {report.big_orders_counted:g}, {big} orders were placed with total >= 500")
 
 
-def run_demo(stack: str = "dev", progress: TextIO | None = None, project: Path | None = None) -> DemoReport:
+def run_demo(
+    stack: str = "dev",
+    progress: TextIO | None = None,
+    project: Path | None = None,
+    inspect: Callable[[LocalCloud], None] | None = None,
+) -> DemoReport:
+    """Drive the demo on a fresh local cloud and check it; ``inspect`` sees the cloud at the end (the IAM report)."""
     report = DemoReport(stack)
     _say(progress, f"deploying stack {stack} into the local cloud")
     with LocalCloud.started(stack, project=project) as cloud:
@@ -253,6 +260,8 @@ def run_demo(stack: str = "dev", progress: TextIO | None = None, project: Path |
         _drive(cloud, report, progress)
         _collect(cloud, report)
         _check(cloud, report)
+        if inspect is not None:
+            inspect(cloud)
     return report
 
 
