@@ -17,8 +17,9 @@ are young single-author tools. moto's evaluator has gaps, covered here rather th
 matched case-sensitively (documents and requests are lower-cased first, as IAM compares actions), and it knows
 neither ``?`` wildcards, ``NotResource`` nor most condition operators (a failed condition even denies an Allow);
 it does not escape a pattern's other regular-expression characters (a ``.`` in an ARN matches any character).
-The program's identity policies use none of those; a role whose policies do is refused at deploy
-(:class:`UnsupportedPolicy`) instead of being judged wrongly. Resource policies, KMS key policies, permission
+The program's identity policies use none of those; a role whose policies do is not judged at all
+(:class:`UnsupportedPolicy` says why; its calls pass, listed in ``unjudged`` and ``unchecked``) rather than
+judged wrongly, so a program using them still runs locally. Resource policies, KMS key policies, permission
 boundaries and the calls the Lambda service makes with the role (polling queues and streams, writing logs) are
 not evaluated yet.
 """
@@ -121,7 +122,9 @@ class IamEnforcement:
     enforce: bool = True
     denials: list[Denial] = field(default_factory=list)
     exercised: dict[str, set[Check]] = field(default_factory=dict)  # role name → allowed (action, resource)
-    unchecked: set[tuple[str, str, str]] = field(default_factory=set)  # (function, service, operation) not mapped
+    unchecked: set[tuple[str, str, str]] = field(default_factory=set)  # (function, service, operation) not judged
+    #: role name → why its policies cannot be judged here; its calls pass unjudged (listed in ``unchecked``).
+    unjudged: dict[str, str] = field(default_factory=dict)
     _compiled: dict[tuple[str, ...], list[Any]] = field(default_factory=dict)
     _trusted: dict[int, Any] = field(default_factory=dict)  # id → the local cloud's own clients (kept alive here)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -133,11 +136,22 @@ class IamEnforcement:
         return client
 
     def validate(self) -> None:
-        """Refuse, naming the role, any policy of a function's role that the evaluator cannot judge."""
-        for function in self.deployment.functions:
+        """Note each function role whose policies the evaluator cannot judge (a condition, ``NotResource``, a
+        managed policy moto lacks): its calls pass unjudged rather than be judged wrongly, and the program still
+        runs locally."""
+        for function in self.deployment.function_inputs:
             role = self.deployment.role_of(function)
             if role is not None:
-                self._policies(role)
+                self._judgeable_role(role)
+
+    def _judgeable_role(self, role: RoleRecord) -> bool:
+        try:
+            self._policies(role)
+        except UnsupportedPolicy as why:
+            with self._lock:
+                self.unjudged[role.name] = str(why)
+            return False
+        return True
 
     def _policies(self, role: RoleRecord) -> list[Any]:
         from moto.iam.access_control import IAMPolicy
@@ -163,7 +177,7 @@ class IamEnforcement:
         """Evaluate one call of ``function``; records it and returns its denial (None when allowed)."""
         role = self.deployment.role_of(function)
         checks = None if role is None else checks_of(service, operation, params, region, role.arn.split(":")[4])
-        if role is None or checks is None:
+        if role is None or checks is None or not self._judgeable_role(role):
             with self._lock:
                 self.unchecked.add((function, service, operation))
             return None

@@ -196,7 +196,7 @@ def test_an_explicit_deny_wins_and_actions_match_case_insensitively():
     assert enforcement.decision(role, "dynamodb:PutItem", table.replace(ACCOUNT, "999999999999")) == "implicit deny"
 
 
-def test_a_policy_the_evaluator_cannot_judge_is_refused():
+def test_a_role_the_evaluator_cannot_judge_is_not_enforced_and_says_why():
     enforcement, role = _enforcement(
         {
             "Effect": "Allow",
@@ -207,6 +207,13 @@ def test_a_policy_the_evaluator_cannot_judge_is_refused():
     )
     with pytest.raises(UnsupportedPolicy, match="Condition"):
         enforcement.decision(role, "cloudwatch:PutMetricData", "*")
+    enforcement.deployment.function_inputs["f"] = {"role": role.arn}
+    enforcement.validate()  # a program with such a role still deploys
+    assert enforcement.unjudged == {"r": "role r: statement ? uses Condition, not evaluated here"}
+    params = {"Namespace": "Orders", "MetricData": []}
+    assert enforcement.authorize("f", "cloudwatch", "PutMetricData", params, REGION) is None
+    assert ("f", "cloudwatch", "PutMetricData") in enforcement.unchecked
+    assert enforcement.denials == []
 
 
 # --- the report: granted, exercised, denied, justified by Lambda's own use, unused -------------------------------
