@@ -97,9 +97,8 @@ def _invoke(cloud: LocalCloud, request: Request, function_name: str, lock: Abstr
             request_id = cloud.invoke_async(target.name, event)
         return Response(status=202, headers={"x-amzn-RequestId": request_id})
     with lock:
-        position = cloud.logs.position(target.name)
         invocation = cloud.invoke(target.name, event)
-        lines = [line for _, line in cloud.logs.since(target.name, position)]
+        lines = cloud.lambda_logs.last.get(target.name, [])  # START, the handler's lines, [ERROR], END, REPORT
     request_id = invocation.request_id
     headers = {"X-Amz-Executed-Version": _LATEST, "x-amzn-RequestId": request_id}
     if request.headers.get("X-Amz-Log-Type") == "Tail":

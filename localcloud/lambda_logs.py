@@ -84,6 +84,8 @@ class LambdaLogs:
     account: str
     region: str
     functions: dict[str, FunctionLogs] = field(default_factory=dict)
+    #: Each function's last invocation's lines, platform lines included (``Invoke``'s log tail).
+    last: dict[str, list[str]] = field(default_factory=dict)
 
     def register(self, function: str, group: str | None) -> None:
         self.functions[function] = FunctionLogs(group or default_log_group(function))
@@ -119,6 +121,7 @@ class LambdaLogs:
             last = max(last, _millis(at))  # PutLogEvents takes events in time order
             events.append({"timestamp": last, "message": line})
         group.streams[logs.stream].put_log_events(events)
+        self.last[function] = [line for _, line in lines]
         return logs.stream
 
     def _group(self, name: str) -> Any:
