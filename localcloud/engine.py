@@ -69,6 +69,22 @@ class DrainTimeout(RuntimeError):
         super().__init__("still busy after the drain bound: " + "; ".join(busy))
 
 
+#: Powertools keeps "is this a cold start?" in module globals of the logger, tracer and metrics; the functions
+#: share those modules here, so each function's cold start sets them again (on AWS each has its own process).
+_POWERTOOLS_COLD_START_FLAGS = (
+    "aws_lambda_powertools.logging.logger",
+    "aws_lambda_powertools.tracing.tracer",
+    "aws_lambda_powertools.metrics.provider.cold_start",
+)
+
+
+def _powertools_cold_start() -> None:
+    for name in _POWERTOOLS_COLD_START_FLAGS:
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "is_cold_start"):
+            setattr(module, "is_cold_start", True)  # noqa: B010 (a module global)
+
+
 @dataclass
 class Invocation:
     function: str
@@ -286,6 +302,7 @@ class LocalCloud:
 
     def _initialize(self, local: LocalFunction) -> float:
         """A cold start: the function's INIT phase; returns its duration in milliseconds."""
+        _powertools_cold_start()
         started = time.perf_counter()
         local.initialize(stdout=HANDLER_STDOUT)
         return (time.perf_counter() - started) * 1000
