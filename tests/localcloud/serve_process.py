@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import queue
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Self
+from typing import IO, Any, Self
+
+import boto3
 
 ROOT = Path(__file__).parents[2]
 #: The longest any test waits for serve to say something (a deploy takes a few seconds; CI machines are slow).
@@ -109,3 +114,43 @@ def run_localcloud(*args: str, cwd: Path = ROOT, timeout: float = WAIT_SECONDS) 
     with LocalcloudProcess(*args, cwd=cwd) as process:
         code = process.finish(timeout)
         return code, process.stdout, process.stderr
+
+
+def session(region: str = "us-east-1") -> boto3.Session:
+    return boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=region)
+
+
+def declared_outputs() -> set[str]:
+    """The names the program exports, read from the program itself."""
+    return set(re.findall(r'pulumi\.export\("([^"]+)"', (ROOT / "__main__.py").read_text()))
+
+
+def until(probe: Any, timeout: float = 60) -> Any:
+    """Poll ``probe`` until it returns something truthy (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := probe():
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"nothing within {timeout} s from {probe}")
+
+
+@dataclass
+class Served:
+    process: LocalcloudProcess
+    endpoint: str
+    outputs: dict[str, Any]
+    region: str = "us-east-1"
+
+    def client(self, service: str) -> Any:
+        return session(self.region).client(service, endpoint_url=self.endpoint)
+
+
+def placed_order(virtual: Served, customer: str) -> tuple[str, str]:
+    """Place an order through Lambda's API; the function's name and the request id Lambda answered with."""
+    reply = virtual.client("lambda").invoke(
+        FunctionName=virtual.outputs["place_order_function"],
+        Payload=json.dumps({"customer_id": customer, "items": [{"sku": "sku-pear", "qty": 1}], "total": 3}),
+    )
+    assert json.loads(reply["Payload"].read())["ok"] is True
+    return virtual.outputs["place_order_function"], reply["ResponseMetadata"]["RequestId"]
