@@ -263,7 +263,16 @@ checkout = Saga(
                     "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
                     "handler": "order_status.confirm",
                     "environment": saga_tables,
-                    "grants": [grant(["dynamodb:GetItem", "dynamodb:UpdateItem"], [orders_table_arn]), *key_grants],
+                    "grants": [
+                        grant(["dynamodb:UpdateItem"], [orders_table_arn]),
+                        # Read only when the conditional confirm fails: a retried step finds its order confirmed.
+                        grant(
+                            ["dynamodb:GetItem"],
+                            [orders_table_arn],
+                            unexercised="a retried confirm whose order is no longer pending reads it",
+                        ),
+                        *key_grants,
+                    ],
                 },
                 "business_errors": ["OrderNotPending"],
             },
