@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cloud_helpers import function
+
 from localcloud.__main__ import main
 
 
@@ -14,10 +16,40 @@ def test_the_dev_stack_report_exits_by_its_roles(capsys):
     assert "orders-place-order-role (serverless-orders-dev-orders-place-order):" in out
     assert "  exercised  dynamodb:PutItem on arn:aws:dynamodb:us-east-1:123456789012:table/orders-table" in out
     assert "DENIED" not in out
-    last = out.rstrip("\n").rsplit("\n", 1)[-1]
+    assert "UNUSED" not in out
+    assert "  justified  dynamodb:DeleteItem on arn:aws:dynamodb:us-east-1:123456789012:table/idempotency: " in out
+    assert out.rstrip("\n").rsplit("\n", 1)[-1] == (
+        "iam-report: all 14 function roles are least privilege (nothing denied, no unjustified grant)"
+    )
+    assert status == 0
+
+
+def test_a_denial_fails_the_report_and_names_its_role(monkeypatch, capsys):
+    from localcloud.engine import LocalCloud
+    from scenarios import demo
+
+    real_run_demo = demo.run_demo
+
+    def with_a_denied_call(stack, progress=None, project=None, inspect=None):
+        def deny_then_inspect(cloud: LocalCloud) -> None:
+            assert inspect is not None
+            denial = cloud.iam.authorize(
+                function("checkout-final"), "dynamodb", "DeleteTable", {"TableName": "orders-table"}, "us-east-1"
+            )
+            assert denial is not None
+            inspect(cloud)
+
+        return real_run_demo(stack, progress, project, inspect=deny_then_inspect)
+
+    monkeypatch.setattr(demo, "run_demo", with_a_denied_call)
+    status = main(["iam-report", "--stack", "dev"])
+
+    out = capsys.readouterr().out
+    assert "  DENIED     dynamodb:DeleteTable on " in out
+    assert out.rstrip("\n").rsplit("\n", 1)[-1] == (
+        "iam-report: 1 of 14 roles are not least privilege: checkout-final-role"
+    )
     assert status == 1
-    assert last.startswith("iam-report: ") and "not least privilege: " in last
-    assert "orders-place-order-role" in last and "checkout-final-role" not in last
 
 
 def test_a_project_without_a_demo_scenario_is_told_so_in_one_line(tmp_path: Path, capsys):
