@@ -271,3 +271,19 @@ def test_a_failed_run_deletes_its_idempotency_record_with_the_grant_the_report_j
     assert cloud.client("dynamodb").scan(TableName=cloud.outputs["idempotency_table"])["Items"] == []
     big_orders = {r.role: r for r in iam_report(cloud)}["order-events-big-orders-consumer-role"]  # not invoked
     assert big_orders.justified[("dynamodb:DeleteItem", idempotency)].startswith("powertools deletes the in progress")
+
+
+def test_a_retried_confirm_reads_its_order_with_the_grant_the_report_justifies(cloud: LocalCloud):
+    """confirm-order's GetItem: the conditional confirm fails on a confirmed order, which the retry then reads."""
+    order_id = place(cloud, "r-retry")["order_id"]
+    cloud.drain()
+    confirm = function("checkout-confirm-order")
+    orders_table = _table_arn(cloud, "orders_table")
+    first = {r.role: r for r in iam_report(cloud)}["checkout-confirm-order-role"]
+    assert first.justified[("dynamodb:GetItem", orders_table)].startswith("a retried confirm")
+
+    retried = cloud.invoke(confirm, {"order_id": order_id})
+
+    assert retried.error is None and retried.result == {"status": "CONFIRMED"}
+    assert cloud.iam.denials == []
+    assert ("dynamodb:GetItem", orders_table) in cloud.iam.exercised["checkout-confirm-order-role"]
