@@ -161,13 +161,26 @@ orders = Cqrs(
             {"name": "customer-orders", "partition_key": {"name": "customer_id", "type": "S"}},
             {"name": "projection-markers", "partition_key": {"name": "marker", "type": "S"}},
         ],
-        "command_handlers": [{"name": "place-order", "handler_package": "orders", "handler": "place_order.handler"}],
+        "command_handlers": [
+            {
+                "name": "place-order",
+                "handler_package": "orders",
+                "handler": "place_order.handler",
+                # A conditional put; a repeated request_id reads the order it placed. It never updates one.
+                "write_actions": ["dynamodb:GetItem", "dynamodb:PutItem"],
+            }
+        ],
         "projections": [
             {
                 "name": "customer-summary",
                 "handler_package": "orders",
                 "handler": "customer_summary.handler",
                 "read_models": ["customer-orders", "projection-markers"],
+                # One transaction: put the transition's marker (conditional), add to the customer's counters.
+                "read_model_actions": {
+                    "customer-orders": ["dynamodb:UpdateItem"],
+                    "projection-markers": ["dynamodb:PutItem"],
+                },
             },
             {
                 "name": "order-events",
@@ -263,7 +276,16 @@ checkout = Saga(
                     "timeout_seconds": CHECKOUT_STEP_TIMEOUT_SECONDS,
                     "handler": "order_status.confirm",
                     "environment": saga_tables,
-                    "grants": [grant(["dynamodb:GetItem", "dynamodb:UpdateItem"], [orders_table_arn]), *key_grants],
+                    "grants": [
+                        grant(["dynamodb:UpdateItem"], [orders_table_arn]),
+                        # Read only when the conditional confirm fails: a retried step finds its order confirmed.
+                        grant(
+                            ["dynamodb:GetItem"],
+                            [orders_table_arn],
+                            unexercised="a retried confirm whose order is no longer pending reads it",
+                        ),
+                        *key_grants,
+                    ],
                 },
                 "business_errors": ["OrderNotPending"],
             },

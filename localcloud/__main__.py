@@ -1,4 +1,5 @@
-"""Command line of the local cloud: ``python -m localcloud demo|plan|serve|chaos [--stack dev]`` and ``clock``."""
+"""Command line of the local cloud: ``python -m localcloud demo|plan|serve|chaos|iam-report [--stack dev]`` and
+``clock``."""
 
 from __future__ import annotations
 
@@ -98,6 +99,11 @@ def _parser() -> _Parser:
     )
     commands.add_parser("plan", parents=[common], help="print every resource the stack declares, by component")
     commands.add_parser("demo", parents=[common], help="run the project's demo scenario (scenarios/demo.py)")
+    commands.add_parser(
+        "iam-report",
+        parents=[common],
+        help="run the demo scenario and report, per function role, the grants exercised, denied and unused",
+    )
     served = commands.add_parser("serve", parents=[common], help="serve the deployed stack as AWS endpoints")
     served.add_argument("--port", type=_port, default=4566, help="port on 127.0.0.1, 0 for a free one (4566)")
     served.add_argument("--outputs", type=Path, default=None, help="write the stack outputs as JSON to this file")
@@ -134,6 +140,22 @@ def _parser() -> _Parser:
     return parser
 
 
+def _iam_report(scenario: ModuleType, stack: str, project: Path | None) -> int:
+    """The IAM report of the demo's workload: 0 when every function role is least privilege, else 1."""
+    from localcloud.iam_report import RoleReport, iam_report, render_iam_report
+
+    reports: list[RoleReport] = []
+    print(f"Running the demo on stack {stack} to report on its roles…", file=sys.stderr)
+    scenario.run_demo(stack, project=project, inspect=lambda cloud: reports.extend(iam_report(cloud)))
+    print(render_iam_report(reports))
+    failing = [r.role for r in reports if not r.ok]
+    if failing:
+        print(f"iam-report: {len(failing)} of {len(reports)} roles are not least privilege: {', '.join(failing)}")
+        return 1
+    print(f"iam-report: all {len(reports)} function roles are least privilege (nothing denied, no unjustified grant)")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from localcloud.serve import ServeOptions, serve
@@ -150,17 +172,20 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(clock_command.show(args.endpoint))
         return 0
-    if args.command in ("demo", "chaos"):
-        scenario = _scenario(args.project, args.command)
+    if args.command in ("demo", "chaos", "iam-report"):
+        name = "chaos" if args.command == "chaos" else "demo"
+        scenario = _scenario(args.project, name)
         if scenario is None:
             print(
-                f"error: the project has no {args.command} scenario (scenarios/{args.command}.py); "
+                f"error: the project has no {name} scenario (scenarios/{name}.py); "
                 "plan, serve and the Python API work on any project",
                 file=sys.stderr,
             )
             return 2
         if args.command == "demo":
             return int(scenario.main(args.stack, args.project))
+        if args.command == "iam-report":
+            return _iam_report(scenario, args.stack, args.project)
         return int(scenario.main(args.stack, args.project, args.orders, args.seed, args.fault_rate))
 
     from localcloud.plan import evaluate_stack, render_plan

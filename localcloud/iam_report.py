@@ -3,8 +3,10 @@ which grants nothing used.
 
 A grant no handler exercised is not necessarily surplus: Lambda itself uses the role to write the function's logs
 and traces, to poll its queue or stream, and to deliver failures to the on-failure destinations the program
-declared. Those grants are *justified* from the deployment (each with its reason); the rest are *unused*, and a
-report with a denial or an unused grant is not ``ok``. Only function roles are reported: the calls Step Functions
+declared. Those grants are *justified* from the deployment (each with its reason), and so is a grant whose
+statement carries the code path that needs it (an ``unexercised`` grant: its ``Sid`` is
+``Grant<n>Because<Words>``, see :mod:`serverless_patterns.internals.iam`); the rest are *unused*, and a report with
+a denial or an unused grant is not ``ok``. Only function roles are reported: the calls Step Functions
 and Scheduler make with theirs run inside moto, where no handler's call is seen.
 """
 
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.deploy import Deployment, RoleRecord
 from localcloud.iam_actions import Check
 from localcloud.iam_enforcement import Denial, role_documents
+from serverless_patterns.internals.iam import unexercised_reason
 
 if TYPE_CHECKING:
     from localcloud.engine import LocalCloud
@@ -36,7 +39,7 @@ class RoleReport:
     granted: set[Check] = field(default_factory=set)  # (action, resource) of each Allow, as declared
     exercised: set[Check] = field(default_factory=set)  # allowed calls the handlers made, with their real ARNs
     denied: list[Denial] = field(default_factory=list)
-    justified: dict[Check, str] = field(default_factory=dict)  # granted, not exercised, used by Lambda: why
+    justified: dict[Check, str] = field(default_factory=dict)  # granted, not exercised, used by Lambda or a path: why
     unused: set[Check] = field(default_factory=set)  # granted and used by nothing seen
 
     @property
@@ -56,13 +59,16 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _granted(role: RoleRecord) -> set[Check]:
-    granted: set[Check] = set()
+def _granted(role: RoleRecord) -> dict[Check, str | None]:
+    """Each (action, resource) the role allows, with the path its statement's ``Sid`` says needs it (or None)."""
+    granted: dict[Check, str | None] = {}
     for document in role_documents(role):
         for statement in _as_list(json.loads(document).get("Statement", [])):
             if statement.get("Effect") == "Allow":
                 actions, resources = _as_list(statement.get("Action", [])), _as_list(statement.get("Resource", []))
-                granted |= {(str(a), str(r)) for a in actions for r in resources}
+                why = unexercised_reason(statement.get("Sid"))
+                for check in ((str(a), str(r)) for a in actions for r in resources):
+                    granted[check] = granted.get(check) or why
     return granted
 
 
@@ -107,10 +113,14 @@ def iam_report(cloud: LocalCloud) -> list[RoleReport]:
     """The report of every function role of ``cloud``, on what its handlers did so far, by role name."""
     deployment = cloud.deployment
     by_role: dict[str, RoleReport] = {}
+    paths: dict[str, dict[Check, str | None]] = {}
     for function in sorted(deployment.functions):
         role = deployment.role_of(function)
         if role is not None:
-            by_role.setdefault(role.name, RoleReport(role.name, [], _granted(role))).functions.append(function)
+            if role.name not in by_role:
+                paths[role.name] = _granted(role)
+                by_role[role.name] = RoleReport(role.name, [], set(paths[role.name]))
+            by_role[role.name].functions.append(function)
     for report in by_role.values():
         report.exercised = set(cloud.iam.exercised.get(report.role, set()))
         report.denied = [d for d in cloud.iam.denials if d.role == report.role]
@@ -118,7 +128,7 @@ def iam_report(cloud: LocalCloud) -> list[RoleReport]:
         for grant in sorted(report.granted):
             if any(_matches(grant, check) for check in report.exercised):
                 continue
-            why = _justification(grant, uses)
+            why = _justification(grant, uses) or paths[report.role][grant]
             if why is None:
                 report.unused.add(grant)
             else:
@@ -133,6 +143,6 @@ def render_iam_report(reports: list[RoleReport]) -> str:
         lines.append(f"{report.role} ({', '.join(report.functions)}): {'ok' if report.ok else 'NOT least privilege'}")
         lines += [f"  exercised  {a} on {r}" for a, r in sorted(report.exercised)]
         lines += [f"  DENIED     {d.action} on {d.resource} ({d.operation})" for d in report.denied]
-        lines += [f"  by Lambda  {a} on {r}: {why}" for (a, r), why in sorted(report.justified.items())]
+        lines += [f"  justified  {a} on {r}: {why}" for (a, r), why in sorted(report.justified.items())]
         lines += [f"  UNUSED     {a} on {r}" for a, r in sorted(report.unused)]
     return "\n".join(lines)

@@ -126,6 +126,11 @@ def _drive(cloud: LocalCloud, report: DemoReport, progress: TextIO | None) -> No
         }
         _publish(cloud, json.dumps(event), event_type)
     cloud.drain()
+    _say(progress, f"the client retries its command for {first} (same request_id)")
+    retried = cloud.invoke(place, report.scenarios[0].command)
+    if retried.error is not None or retried.result != {"ok": True, "order_id": first}:
+        report.violations.append(f"a retried command must answer the order it placed ({first}), got {retried.result}")
+    cloud.drain()
     _say(progress, "the clock advanced 20 minutes: expire-orders runs on its schedule")
     cloud.advance(minutes=20)
     cloud.drain()

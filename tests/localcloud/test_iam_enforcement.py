@@ -229,7 +229,7 @@ def test_the_report_sets_each_grant_against_what_used_it(cloud: LocalCloud):
     orders_table = _table_arn(cloud, "orders_table")
     placing = reports["orders-place-order-role"]
     assert placing.exercised == {("dynamodb:PutItem", orders_table)}
-    assert placing.unused == {("dynamodb:GetItem", orders_table), ("dynamodb:UpdateItem", orders_table)}
+    assert placing.unused == {("dynamodb:GetItem", orders_table)}  # read only when a request_id comes again
     assert {a for a, _ in placing.justified} == {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
@@ -260,3 +260,37 @@ def test_a_transaction_is_refused_whole_for_the_one_item_not_allowed():
     assert enforcement.exercised == {}
     assert enforcement.authorize("f", "dynamodb", "TransactWriteItems", {"TransactItems": items[:1]}, REGION) is None
     assert enforcement.exercised == {"r": {("dynamodb:PutItem", f"{table}/a")}}
+
+
+def test_a_failed_run_deletes_its_idempotency_record_with_the_grant_the_report_justifies(cloud: LocalCloud):
+    """The path the demo does not take: the idempotent work raises (its Query is throttled) after Powertools saved
+    the IN_PROGRESS record, so Powertools deletes the record (a retry may run again): DeleteItem, allowed."""
+    expire = function("expire-orders-function")
+    cloud.inject_fault(expire, cloud.call_faults.throttle(1))  # the call after the idempotency PutItem
+
+    failed = cloud.invoke(expire, {"scheduled_time": "2026-01-01T00:00:00Z"})
+
+    idempotency = _table_arn(cloud, "idempotency_table")
+    assert failed.error is not None
+    assert cloud.call_faults.throttled == [(expire, "dynamodb", "Query")]
+    assert cloud.iam.denials == []
+    assert ("dynamodb:DeleteItem", idempotency) in cloud.iam.exercised["expire-orders-function-role"]
+    assert cloud.client("dynamodb").scan(TableName=cloud.outputs["idempotency_table"])["Items"] == []
+    big_orders = {r.role: r for r in iam_report(cloud)}["order-events-big-orders-consumer-role"]  # not invoked
+    assert big_orders.justified[("dynamodb:DeleteItem", idempotency)].startswith("powertools deletes the in progress")
+
+
+def test_a_retried_confirm_reads_its_order_with_the_grant_the_report_justifies(cloud: LocalCloud):
+    """confirm-order's GetItem: the conditional confirm fails on a confirmed order, which the retry then reads."""
+    order_id = place(cloud, "r-retry")["order_id"]
+    cloud.drain()
+    confirm = function("checkout-confirm-order")
+    orders_table = _table_arn(cloud, "orders_table")
+    first = {r.role: r for r in iam_report(cloud)}["checkout-confirm-order-role"]
+    assert first.justified[("dynamodb:GetItem", orders_table)].startswith("a retried confirm")
+
+    retried = cloud.invoke(confirm, {"order_id": order_id})
+
+    assert retried.error is None and retried.result == {"status": "CONFIRMED"}
+    assert cloud.iam.denials == []
+    assert ("dynamodb:GetItem", orders_table) in cloud.iam.exercised["checkout-confirm-order-role"]

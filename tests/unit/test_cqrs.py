@@ -29,6 +29,7 @@ from serverless_patterns import (
     grant,
 )
 from serverless_patterns.internals.settings import resolve
+from serverless_patterns.patterns.cqrs import READ_MODEL_ACTIONS
 
 EVENTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:events"
 STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/w-table/stream/2026-01-01T00:00:00.000"
@@ -456,3 +457,84 @@ def test_every_arn_the_component_wires_is_in_the_providers_partition():
     projection = policy_of(run, "w-summarise-projection")
     wired = [place["dynamodb:PutItem"], projection["dynamodb:GetRecords"], projection["dynamodb:PutItem"]]
     assert all(str(arn).startswith("arn:aws-cn:dynamodb:cn-north-1:") for arn in wired), wired
+
+
+def test_a_command_handler_and_a_projection_may_narrow_their_table_actions(declare):
+    run = declare(
+        lambda: Cqrs(
+            "w",
+            cqrs_args(
+                read_models=[
+                    {"name": "summary", "partition_key": {"name": "customer_id", "type": "S"}},
+                    {"name": "markers", "partition_key": {"name": "marker", "type": "S"}},
+                    {"name": "audit", "partition_key": {"name": "id", "type": "S"}},
+                ],
+                command_handlers=[
+                    {
+                        "name": "place",
+                        "handler_package": "sample",
+                        "handler": "app.handler",
+                        "write_actions": ["dynamodb:PutItem"],
+                    }
+                ],
+                projections=[
+                    {
+                        "name": "summarise",
+                        "handler_package": "sample",
+                        "handler": "app.handler",
+                        "read_models": ["summary", "markers", "audit"],
+                        "read_model_actions": {
+                            "summary": ["dynamodb:UpdateItem"],
+                            "markers": ["dynamodb:PutItem"],
+                        },
+                    }
+                ],
+            ),
+        )
+    )
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/w-"
+    place = [s for s in statements(run.named("w-place-policy")) if s["Action"][0].startswith("dynamodb:")]
+    assert [(s["Action"], s["Resource"]) for s in place] == [(["dynamodb:PutItem"], table + "table")]
+    summarise = {
+        (tuple(s["Action"]), s["Resource"] if isinstance(s["Resource"], str) else tuple(s["Resource"]))
+        for s in statements(run.named("w-summarise-projection-policy"))
+        if any(a.endswith("Item") for a in s["Action"])
+    }
+    assert summarise == {
+        (("dynamodb:UpdateItem",), table + "summary"),
+        (("dynamodb:PutItem",), table + "markers"),
+        (tuple(sorted(READ_MODEL_ACTIONS)), table + "audit"),  # not narrowed: all five
+    }
+
+
+def test_narrowed_actions_may_not_widen_or_name_other_tables(declare):
+    handlers = [
+        {"name": "place", "handler_package": "sample", "handler": "app.handler", "write_actions": []},
+        {
+            "name": "purge",
+            "handler_package": "sample",
+            "handler": "app.handler",
+            "write_actions": ["dynamodb:DeleteItem"],
+        },
+    ]
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Cqrs("w", cqrs_args(command_handlers=handlers)))
+    assert caught.value.problems == [
+        "command_handlers[0].write_actions must name at least one action",
+        "command_handlers[1].write_actions may name only dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, "
+        "not dynamodb:DeleteItem",
+    ]
+    projection = {
+        "name": "summarise",
+        "handler_package": "sample",
+        "handler": "app.handler",
+        "read_models": ["summary"],
+        "read_model_actions": {"summary": ["dynamodb:Scan"], "other": ["dynamodb:PutItem"]},
+    }
+    with pytest.raises(ArgumentError) as caught:
+        declare(lambda: Cqrs("w", cqrs_args(projections=[projection])))
+    assert caught.value.problems == [
+        "projections[0].read_model_actions['summary'] may name only dynamodb:ConditionCheckItem, dynamodb:DeleteItem, "
+        "dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, not dynamodb:Scan",
+        "projections[0].read_model_actions: 'other' is not one of the projection's read_models",
+    ]

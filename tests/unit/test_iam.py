@@ -7,12 +7,16 @@ import json
 import pulumi
 
 from serverless_patterns.internals.iam import (
+    IDEMPOTENCY_UNEXERCISED,
     STAR_RESOURCE_ACTIONS,
+    GrantSettings,
     grant,
     grant_problems,
+    idempotency_grant,
     policy_document,
     star_grant,
     statement_problems,
+    unexercised_reason,
 )
 
 
@@ -79,3 +83,31 @@ def test_policy_document_resolves_outputs():
         }
 
     return document.apply(check)
+
+
+@pulumi.runtime.test
+def test_the_path_an_unexercised_grant_serves_is_in_its_sid_and_read_back():
+    table = "arn:aws:dynamodb:us-east-1:1:table/t"
+    document = policy_document(
+        [grant(["dynamodb:PutItem"], [table]), grant(["dynamodb:GetItem"], [table], unexercised="a retry, re-read")]
+    )
+
+    def check(text: str) -> None:
+        sids = [s["Sid"] for s in json.loads(text)["Statement"]]
+        assert sids == ["Grant0", "Grant1BecauseARetryReRead"]
+        assert [unexercised_reason(sid) for sid in sids] == [None, "a retry re read"]
+
+    return document.apply(check)
+
+
+def test_the_idempotency_grant_says_which_paths_need_its_reads_and_deletes():
+    granted = idempotency_grant("arn:aws:dynamodb:us-east-1:1:table/idempotency")
+    assert "dynamodb:DeleteItem" in granted["actions"] and granted.get("unexercised") == IDEMPOTENCY_UNEXERCISED
+    assert grant_problems([granted]) == []
+
+
+def test_unexercised_survives_settings_and_other_sids_carry_no_reason():
+    settings = GrantSettings(actions=("dynamodb:GetItem",), resources=("arn",), unexercised="on a retry")
+    assert settings.as_grant() == {"actions": ["dynamodb:GetItem"], "resources": ["arn"], "unexercised": "on a retry"}
+    assert unexercised_reason("DenyInsecureTransport") is None
+    assert unexercised_reason(None) is None

@@ -3,11 +3,17 @@
 A :class:`Grant` names exact actions on exact resource ARNs. Resource ``"*"`` is allowed only for the actions in
 :data:`STAR_RESOURCE_ACTIONS` (AWS offers no resource scope for them), and the grant must carry its reason.
 Wildcard actions (``s3:*``, ``dynamodb:Get*``) are always refused.
+
+A grant a real code path needs but an ordinary workload may never take (a record deleted when the handler fails, a
+read on a retry) carries ``unexercised``: the path, in words. IAM has no field for prose, so the words go into the
+statement's ``Sid`` (``Grant<n>Because<CamelCasedWords>``, letters and digits only, as IAM requires) and
+:func:`unexercised_reason` reads them back: the local cloud's IAM report counts such a grant as justified.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
@@ -18,6 +24,7 @@ from serverless_patterns.internals.settings import setting
 
 __all__ = [
     "DOCUMENTED_SERVICE_WILDCARDS",
+    "IDEMPOTENCY_UNEXERCISED",
     "STAR_RESOURCE_ACTIONS",
     "Grant",
     "GrantSettings",
@@ -28,6 +35,7 @@ __all__ = [
     "policy_document",
     "star_grant",
     "statement_problems",
+    "unexercised_reason",
 ]
 
 #: Actions AWS authorises only on Resource "*", each with the reason it must be so.
@@ -61,11 +69,13 @@ STAR_RESOURCE_ACTIONS: Mapping[str, str] = {
 
 
 class Grant(TypedDict):
-    """Allow ``actions`` on ``resources``. ``reason`` is required when a resource is ``"*"``."""
+    """Allow ``actions`` on ``resources``. ``reason`` is required when a resource is ``"*"``; ``unexercised`` says
+    which path needs a grant an ordinary workload may not exercise."""
 
     actions: list[str]
     resources: list[pulumi.Input[str]]
     reason: NotRequired[str]
+    unexercised: NotRequired[str]
 
 
 @dataclass(frozen=True)
@@ -75,16 +85,41 @@ class GrantSettings:
     actions: tuple[str, ...] = setting(doc="each `service:Action`, no wildcards")
     resources: tuple[pulumi.Input[str], ...] = setting(doc="exact ARNs; `*` only for actions without resource scope")
     reason: str | None = setting(None, doc="why, when a resource is `*`")
+    unexercised: str | None = setting(None, doc="the code path that needs it when a workload may not exercise it")
 
     def as_grant(self) -> Grant:
         granted: Grant = {"actions": list(self.actions), "resources": list(self.resources)}
         if self.reason is not None:
             granted["reason"] = self.reason
+        if self.unexercised is not None:
+            granted["unexercised"] = self.unexercised
         return granted
 
 
-def grant(actions: Sequence[str], resources: Sequence[pulumi.Input[str]]) -> Grant:
-    return {"actions": list(actions), "resources": list(resources)}
+def grant(actions: Sequence[str], resources: Sequence[pulumi.Input[str]], unexercised: str | None = None) -> Grant:
+    granted: Grant = {"actions": list(actions), "resources": list(resources)}
+    if unexercised is not None:
+        granted["unexercised"] = unexercised
+    return granted
+
+
+_SID_REASON = re.compile(r"^Grant\d+Because([A-Za-z0-9]+)$")
+
+
+def _sid(index: int, unexercised: str | None) -> str:
+    if not unexercised:
+        return f"Grant{index}"
+    words = re.findall(r"[A-Za-z0-9]+", unexercised)
+    return f"Grant{index}Because" + "".join(w[:1].upper() + w[1:] for w in words)
+
+
+def unexercised_reason(sid: object) -> str | None:
+    """The ``unexercised`` words a statement's ``Sid`` carries (lower-cased, punctuation lost), or None."""
+    found = _SID_REASON.match(sid) if isinstance(sid, str) else None
+    if found is None:
+        return None
+    words = re.findall(r"[A-Z0-9][a-z0-9]*|[a-z0-9]+", found.group(1))
+    return " ".join(w.lower() for w in words)
 
 
 def star_grant(actions: Sequence[str], reason: str) -> Grant:
@@ -98,9 +133,22 @@ def kms_use_grant(key_arn: pulumi.Input[str]) -> Grant:
     return grant(["kms:Decrypt", "kms:GenerateDataKey"], [key_arn])
 
 
+#: Why the idempotency grant's reads and deletes may go unexercised (see :func:`idempotency_grant`).
+IDEMPOTENCY_UNEXERCISED = (
+    "Powertools deletes the in progress record when the handler raises and reads a record when a duplicate put "
+    "does not return the one stored"
+)
+
+
 def idempotency_grant(table_arn: pulumi.Input[str]) -> Grant:
-    """What the Powertools DynamoDB persistence layer does on the idempotency table."""
-    return grant(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], [table_arn])
+    """What the Powertools DynamoDB persistence layer does on the idempotency table: PutItem to claim a key,
+    UpdateItem to save the result, DeleteItem when the handler raises (so a retry may run it again), GetItem when a
+    conditional put fails without returning the stored record."""
+    return grant(
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        [table_arn],
+        unexercised=IDEMPOTENCY_UNEXERCISED,
+    )
 
 
 def _action_problem(action: object) -> str | None:
@@ -172,7 +220,7 @@ def policy_document(grants: Sequence[Grant]) -> pulumi.Output[str]:
         for index, (item, resources) in enumerate(zip(grants, resolved, strict=True)):
             statements.append(
                 {
-                    "Sid": f"Grant{index}",
+                    "Sid": _sid(index, item.get("unexercised")),
                     "Effect": "Allow",
                     "Action": sorted(set(item["actions"])),
                     "Resource": resources[0] if len(resources) == 1 else sorted(set(resources)),

@@ -6,7 +6,9 @@ records are 6 h old — never infinitely) whose exhausted batches go to its own 
 metadata record, replayable from the stream within its 24 h. Records the handler can never process (malformed)
 are parked on the same queue with their content (``FAILURE_QUEUE_URL``; see ``handler_runtime.batch``), so one bad
 record never holds the shard. A projection may read this table's stream and write only the read models it names
-(plus the grants the caller adds, e.g. a FanOut's ``publish_grants()``).
+(plus the grants the caller adds, e.g. a FanOut's ``publish_grants()``). The table actions default to every
+item action a handler of its kind may need; ``write_actions`` and ``read_model_actions`` narrow them to what the
+handler's code does (least privilege, as the local cloud's IAM report measures it), never widen them.
 
 The write table may also be one made elsewhere (``existing_write_table``): the component then creates no table and
 no table alarms for it, and uses its name, ARN and stream ARN; the stream must be NEW_AND_OLD_IMAGES, as the
@@ -111,6 +113,7 @@ class CommandHandler(TypedDict):
     environment: NotRequired[dict[str, pulumi.Input[str]]]
     grants: NotRequired[list[Grant]]
     reserved_concurrency: NotRequired[int]
+    write_actions: NotRequired[list[str]]
 
 
 class Projection(TypedDict):
@@ -125,6 +128,7 @@ class Projection(TypedDict):
     grants: NotRequired[list[Grant]]
     reserved_concurrency: NotRequired[int]
     read_models: NotRequired[list[str]]
+    read_model_actions: NotRequired[dict[str, list[str]]]
     batch_size: NotRequired[int]
     batching_window_seconds: NotRequired[int]
     max_retry_attempts: NotRequired[int]
@@ -237,12 +241,25 @@ class _CqrsFunction(HandlerSettings, _Named):
 class CommandHandlerSettings(_CqrsFunction):
     """:class:`CommandHandler` resolved: it gets ``WRITE_TABLE`` and may write the write table only."""
 
+    write_actions: tuple[str, ...] = setting(
+        tuple(WRITE_ACTIONS),
+        check=lambda actions: _actions_problem(actions, WRITE_ACTIONS),
+        default_doc="all three",
+        doc="its actions on the write table, fewer for least privilege (of `GetItem`, `PutItem`, `UpdateItem`)",
+    )
+
 
 @dataclass(frozen=True, kw_only=True)
 class ProjectionSettings(_CqrsFunction):
     """:class:`Projection` resolved: the stream mapping's settings and the projection's alarm."""
 
     read_models: tuple[str, ...] = setting((), doc="the read models it writes (each passed as `<NAME>_TABLE`)")
+    read_model_actions: Mapping[str, tuple[str, ...]] | None = setting(
+        None,
+        default_doc="all five on each",
+        doc="read model name → its actions on that model, fewer for least privilege (of `ConditionCheckItem`, "
+        "`DeleteItem`, `GetItem`, `PutItem`, `UpdateItem`)",
+    )
     batch_size: int = setting(100, low=1, high=10_000)
     batching_window_seconds: int = setting(0, low=0, high=300)
     max_retry_attempts: int = setting(
@@ -378,6 +395,14 @@ def _duplicate_problems(settings: CqrsSettings) -> list[str]:
     return problems
 
 
+def _actions_problem(actions: tuple[str, ...], allowed: list[str]) -> str | None:
+    """Least privilege is opt-in: a handler may narrow the table actions the component grants, never widen them."""
+    if not actions:
+        return "must name at least one action"
+    extra = sorted(set(actions) - set(allowed))
+    return f"may name only {', '.join(allowed)}, not {', '.join(extra)}" if extra else None
+
+
 def _projection_problems(index: int, projection: ProjectionSettings, settings: CqrsSettings) -> list[str]:
     where = f"projections[{index}]"
     known = {model.name for model in settings.read_models}
@@ -386,6 +411,11 @@ def _projection_problems(index: int, projection: ProjectionSettings, settings: C
         for name in projection.read_models
         if name not in known
     ]
+    for model, actions in (projection.read_model_actions or {}).items():
+        if model not in projection.read_models:
+            problems.append(f"{where}.read_model_actions: {model!r} is not one of the projection's read_models")
+        elif problem := _actions_problem(actions, READ_MODEL_ACTIONS):
+            problems.append(f"{where}.read_model_actions[{model!r}] {problem}")
     problems += [
         f"{where}.filter_patterns[{i}] must be a non-empty JSON object"
         for i, pattern in enumerate(projection.filter_patterns)
@@ -406,6 +436,16 @@ def cqrs_problems(settings: CqrsSettings) -> list[str]:
     for index, projection in enumerate(settings.projections):
         problems += _projection_problems(index, projection, settings)
     return problems
+
+
+def _read_model_grants(projection: ProjectionSettings, tables: Mapping[str, Table]) -> list[Grant]:
+    """One grant per distinct action set over the projection's read models (all five actions unless narrowed)."""
+    narrowed = projection.read_model_actions or {}
+    by_actions: dict[tuple[str, ...], list[pulumi.Input[str]]] = {}
+    for model in projection.read_models:
+        actions = tuple(sorted(narrowed.get(model, READ_MODEL_ACTIONS)))
+        by_actions.setdefault(actions, []).append(tables[model].table_arn)
+    return [grant(actions, arns) for actions, arns in by_actions.items()]
 
 
 def _settings(args: CqrsArgs, subject: str) -> CqrsSettings:
@@ -447,7 +487,10 @@ class Cqrs(pulumi.ComponentResource):
         self.command_functions = {}
         for command in settings.command_handlers:
             function_args = pattern_function_args(
-                command, settings, {"WRITE_TABLE": table_name}, [grant(WRITE_ACTIONS, [table_arn]), *self._key_grants()]
+                command,
+                settings,
+                {"WRITE_TABLE": table_name},
+                [grant(command.write_actions, [table_arn]), *self._key_grants()],
             )
             self.command_functions[command.name] = Function(f"{name}-{command.name}", function_args, opts=child)
 
@@ -519,7 +562,7 @@ class Cqrs(pulumi.ComponentResource):
             star_grant(["dynamodb:ListStreams"], STAR_RESOURCE_ACTIONS["dynamodb:ListStreams"]),
             # The mapping's on-failure destination is sent with the function's own role, and so are parked records.
             grant(["sqs:SendMessage"], [failures.queue_arn]),
-            *([grant(READ_MODEL_ACTIONS, [t.table_arn for t in models])] if models else []),
+            *_read_model_grants(projection, self.read_models),
             *self._key_grants(),  # the stream, the read models and the failure queue are under the key
         ]
         function_args = pattern_function_args(projection, settings, environment, grants)
