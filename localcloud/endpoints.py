@@ -42,6 +42,8 @@ class ServedCloud:
     state: str
     #: Set when serve stops: a clock advance under way ends at the next moment it reaches.
     stopping: threading.Event = field(default_factory=threading.Event)
+    #: Set after every request: the idle event sources wake to carry on what it started.
+    activity: threading.Event = field(default_factory=threading.Event)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -73,6 +75,12 @@ class LocalEndpoints:
         }
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._answer(environ, start_response)
+        finally:
+            self.served.activity.set()
+
+    def _answer(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
         if path.startswith(CONTROL_PREFIX):
             return self._control(Request(environ))(environ, start_response)

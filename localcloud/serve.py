@@ -36,6 +36,9 @@ __all__ = ["ServeError", "ServeOptions", "serve"]
 
 HOST = "127.0.0.1"
 TICK_SECONDS = 0.2
+#: The longest the event sources sleep while nothing happens (work that falls due on the wall clock waits at most
+#: this long for its poll).
+IDLE_TICK_SECONDS = 2.0
 #: How often metrics and alarm states are brought up to date in the local CloudWatch.
 SYNC_SECONDS = 1.0
 #: How often ``--state`` saves while serving (it also saves when serve stops).
@@ -111,7 +114,9 @@ def _run_sources(served: ServedCloud, stop: threading.Event, options: ServeOptio
     cloud = served.cloud
     next_sync = 0.0
     next_save = time.monotonic() + SAVE_SECONDS
+    tick = TICK_SECONDS
     while not stop.is_set():
+        invocations = len(cloud.stats.invocations)
         try:
             if options.state_dir is not None and time.monotonic() >= next_save:
                 next_save = time.monotonic() + SAVE_SECONDS  # a failed save is tried again then, not every tick
@@ -127,7 +132,12 @@ def _run_sources(served: ServedCloud, stop: threading.Event, options: ServeOptio
                     next_sync = time.monotonic() + SYNC_SECONDS
         except Exception as error:  # keep serving; the failure is visible in the console
             print(f"localcloud: event sources: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-        stop.wait(TICK_SECONDS)
+        # Idle, the polls back off (a poll of every queue and stream costs a few tens of milliseconds); a request
+        # or an invocation brings them back to every TICK_SECONDS.
+        tick = TICK_SECONDS if len(cloud.stats.invocations) != invocations else min(tick * 2, IDLE_TICK_SECONDS)
+        if served.activity.wait(tick):
+            served.activity.clear()
+            tick = TICK_SECONDS
 
 
 def _ready_line(options: ServeOptions, port: int, state: str) -> str:
@@ -180,6 +190,7 @@ def _serve_cloud(cloud: LocalCloud, options: ServeOptions, listener: socket.sock
         while not stop.wait(0.5):
             pass
     finally:
+        served.activity.set()  # wake the event sources: they see ``stop`` and end
         server.shutdown()
         for thread in threads:
             thread.join(timeout=JOIN_SECONDS)
