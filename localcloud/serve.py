@@ -108,7 +108,7 @@ def _stop_on_signals(stop: threading.Event, serving: threading.Event) -> Iterato
 
 
 def _run_sources(served: ServedCloud, stop: threading.Event, options: ServeOptions) -> None:
-    """The event sources, in the background: poll, fire due schedules and expire TTL items; every second, bring
+    """The event sources, in the background: poll, fire due schedules and expire TTL items; at most every second, bring
     CloudWatch up to date (metrics, alarm states); with ``--reload``, load handler code edited on disk; with
     ``--state``, save now and then (a crash loses at most that much). Until stopped."""
     cloud = served.cloud
