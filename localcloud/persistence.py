@@ -305,7 +305,8 @@ def _difference(saved: dict[str, str], fresh: dict[str, str]) -> str | None:
 def check_state_directory(directory: Path, stack: str, project: str) -> None:
     """What can be known before deploying, so that serve refuses at once rather than after a deploy: ``directory``
     is a directory it can write to, and the state it holds (if any) is readable and saved by this stack of this
-    project in this format. Whether the program's resources still fit is checked by :func:`restore_state`."""
+    project, in this format, with this moto. Whether the program's resources still fit is checked by
+    :func:`restore_state`."""
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise StateError(f"{directory} is a file, not a state directory: give a directory to --state")
@@ -320,15 +321,9 @@ def check_state_directory(directory: Path, stack: str, project: str) -> None:
     if not path.exists():
         return
     header, _ = _read(path)
-    advice = "use another --state directory or delete it"
-    if header.get("format") != FORMAT_VERSION:
-        found = header.get("format")
-        raise StateError(
-            f"{directory} holds state in format {found!r}; this local cloud reads {FORMAT_VERSION}: {advice}"
-        )
-    if (header.get("project"), header.get("stack")) != (project, stack):
-        saved = f"stack {header.get('stack')} of project {header.get('project')}"
-        raise StateError(f"{directory} holds the state of {saved}, not {stack} of {project}: {advice}")
+    refusal = _header_refusal(header, project, stack, directory)
+    if refusal is not None:
+        raise StateError(refusal)
 
 
 def restore_state(cloud: LocalCloud, directory: Path) -> str | None:
@@ -379,19 +374,28 @@ def _read(path: Path) -> tuple[dict[str, Any], bytes]:
     return header, payload
 
 
-def _refusal(header: dict[str, Any], cloud: LocalCloud, resources: dict[str, str], directory: Path) -> str | None:
-    """Why the saved state does not fit this cloud, in one line; None when it does."""
-    assert cloud.program is not None
+def _header_refusal(header: dict[str, Any], project: str, stack: str, directory: Path) -> str | None:
+    """Why the saved state does not fit, from its header alone (knowable before a deploy); None when it may."""
     advice = "use another --state directory or delete it"
     if header.get("format") != FORMAT_VERSION:
         found = header.get("format")
         return f"{directory} holds state in format {found!r}; this local cloud reads {FORMAT_VERSION}: {advice}"
-    project, stack = header.get("project"), header.get("stack")
-    if (project, stack) != (cloud.program.project, cloud.stack):
-        here = f"{cloud.stack} of {cloud.program.project}"
-        return f"{directory} holds the state of stack {stack} of project {project}, not {here}: {advice}"
+    saved_project, saved_stack = header.get("project"), header.get("stack")
+    if (saved_project, saved_stack) != (project, stack):
+        here = f"{stack} of {project}"
+        return f"{directory} holds the state of stack {saved_stack} of project {saved_project}, not {here}: {advice}"
     if header.get("moto") != _moto_version():
         return f"{directory} was saved with moto {header.get('moto')}, this is moto {_moto_version()}: {advice}"
+    return None
+
+
+def _refusal(header: dict[str, Any], cloud: LocalCloud, resources: dict[str, str], directory: Path) -> str | None:
+    """Why the saved state does not fit this cloud, in one line; None when it does."""
+    assert cloud.program is not None
+    refusal = _header_refusal(header, cloud.program.project, cloud.stack, directory)
+    if refusal is not None:
+        return refusal
+    advice = "use another --state directory or delete it"
     difference = _difference(header.get("resources", {}), resources)
     if difference is not None:
         return f"{directory} holds the state of a program whose resources differ ({difference}): {advice}"

@@ -22,6 +22,13 @@ ROOT = Path(__file__).parents[2]
 WAIT_SECONDS = 90
 
 
+def endpoint_of(ready: str) -> str:
+    """The URL serve's ready line says it listens on."""
+    match = re.search(r"(http://127\.0\.0\.1:\d+)", ready)
+    assert match, ready
+    return match.group(1)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

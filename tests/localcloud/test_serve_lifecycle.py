@@ -17,6 +17,7 @@ from serve_process import (
     ROOT,
     LocalcloudProcess,
     Served,
+    endpoint_of,
     placed_order,
     run_localcloud,
     session,
@@ -86,7 +87,7 @@ def test_state_dir_keeps_the_orders_across_a_restart_and_refuses_another_stack(t
     with LocalcloudProcess(*args) as first:
         ready = first.wait_for_line("listening on")
         assert f"state: new, saved to {state} every 30 s and when serve stops" in ready
-        endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", ready).group(1)  # type: ignore[union-attr]
+        endpoint = endpoint_of(ready)
         served = Served(first, endpoint, json.loads(outputs_file.read_text()))
         _, _ = placed_order(served, "keeps")
         orders = served.client("dynamodb").scan(TableName=served.outputs["orders_table"])["Items"]
@@ -96,7 +97,7 @@ def test_state_dir_keeps_the_orders_across_a_restart_and_refuses_another_stack(t
     with LocalcloudProcess(*args) as second:
         ready = second.wait_for_line("listening on")
         assert f"state: restored from {state}" in ready
-        endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", ready).group(1)  # type: ignore[union-attr]
+        endpoint = endpoint_of(ready)
         again = Served(second, endpoint, json.loads(outputs_file.read_text()))
         kept = again.client("dynamodb").scan(TableName=again.outputs["orders_table"])["Items"]
         assert [(o["order_id"], o["customer_id"]) for o in kept] == [(o["order_id"], o["customer_id"]) for o in orders]
@@ -113,7 +114,7 @@ def test_reload_serves_a_handler_edited_on_disk(tmp_path: Path):
     args = ("serve", "--project", str(project), "--stack", "test", "--port", "0", "--reload")
     with LocalcloudProcess(*args, "--logs", "--outputs", str(outputs_file)) as process:
         ready = process.wait_for_line("listening on")
-        endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", ready).group(1)  # type: ignore[union-attr]
+        endpoint = endpoint_of(ready)
         served = Served(process, endpoint, json.loads(outputs_file.read_text()), region="eu-central-1")
         consumer = "harness-shop-test-orders-audit-consumer"
 
@@ -138,7 +139,7 @@ def test_a_signal_during_a_long_clock_advance_stops_serve_and_saves_where_the_cl
     state = tmp_path / "state"
     with LocalcloudProcess("serve", "--port", "0", "--clock", "virtual", "--state", str(state)) as serve:
         ready = serve.wait_for_line("listening on")
-        endpoint = re.search(r"(http://127\.0\.0\.1:\d+)", ready).group(1)  # type: ignore[union-attr]
+        endpoint = endpoint_of(ready)
         started = run_localcloud("clock", "--endpoint", endpoint)[1]
         with LocalcloudProcess("clock", "--endpoint", endpoint, "advance", "300d") as advance:
             until(lambda: run_localcloud("clock", "--endpoint", endpoint)[1] != started)  # the advance is under way
